@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# headroom.sh — one entry point to set up, run, test and benchmark Headroom.
+#
+#   ./headroom.sh run [ARGS...]     build (release) and start `headroom serve ARGS...`
+#   ./headroom.sh test [ARGS...]    cargo test + rustfmt check + clippy (what CI runs)
+#   ./headroom.sh bench [ARGS...]   build (release) and run `headroom bench ARGS...`
+#   ./headroom.sh setup             prepare the machine (also done by the commands above)
+#   ./headroom.sh help              this text
+#
+# `setup` is idempotent and fast once done: it installs missing Debian packages
+# listed in APT_PACKAGES (as root, when apt-get exists), checks for cargo, and
+# keeps a Python venv in .venv with the pinned packages of
+# scripts/requirements.txt (re-installed only when that file changes).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/.venv"
+REQUIREMENTS="$ROOT/scripts/requirements.txt"
+STAMP="$VENV/.stamp"
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+HEADROOM_BIN="$TARGET_DIR/release/headroom"
+
+# Debian packages the project needs on the machine (e.g. chromium for UI
+# screenshots). Installed by `setup` when running as root with apt-get.
+APT_PACKAGES=()
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'headroom.sh: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+    cat <<'EOF'
+Usage: ./headroom.sh <command> [args...]
+
+Commands:
+  run [ARGS...]    Set up, build release binaries, and start the server:
+                   target/release/headroom serve ARGS...
+                   (HEADROOM_DATA_DIR defaults to ./data)
+  test [ARGS...]   Set up, then run cargo test --workspace --all-targets ARGS...,
+                   cargo fmt --check and cargo clippy -D warnings; prints a
+                   summary and exits non-zero if any step failed (CI runs this).
+  bench [ARGS...]  Set up, build release binaries, and run:
+                   target/release/headroom bench ARGS...
+  setup            Prepare the machine only: apt packages (if any are listed),
+                   cargo check, Python venv in .venv from scripts/requirements.txt.
+  help             Show this text.
+EOF
+}
+
+# --- setup -------------------------------------------------------------------
+
+setup_apt() {
+    ((${#APT_PACKAGES[@]} > 0)) || return 0
+    local missing=() pkg
+    for pkg in "${APT_PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    ((${#missing[@]} > 0)) || return 0
+    if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" -eq 0 ]]; then
+        log "installing Debian packages: ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    else
+        log "warning: missing Debian packages (install them as root): ${missing[*]}"
+    fi
+}
+
+setup_rust() {
+    if ! command -v cargo >/dev/null 2>&1 && [[ -f "$HOME/.cargo/env" ]]; then
+        # rustup installed but its bin dir is not on PATH in this shell.
+        # shellcheck disable=SC1091
+        source "$HOME/.cargo/env"
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        cat >&2 <<'EOF'
+headroom.sh: error: `cargo` not found. Install the Rust toolchain with rustup:
+
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y
+    source "$HOME/.cargo/env"
+
+then run this command again.
+EOF
+        exit 1
+    fi
+}
+
+# rustfmt and clippy are rustup components; add them if a minimal toolchain lacks them.
+ensure_rust_components() {
+    local component missing=()
+    cargo fmt --version >/dev/null 2>&1 || missing+=(rustfmt)
+    cargo clippy --version >/dev/null 2>&1 || missing+=(clippy)
+    ((${#missing[@]} > 0)) || return 0
+    command -v rustup >/dev/null 2>&1 || die "cargo ${missing[*]} not available and rustup not found"
+    for component in "${missing[@]}"; do
+        log "adding rustup component $component"
+        rustup component add "$component"
+    done
+}
+
+find_python() {
+    local candidate
+    for candidate in python3 python; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    die "Python >= 3.10 not found (on Debian: apt-get install python3 python3-venv)"
+}
+
+setup_python() {
+    [[ -f "$REQUIREMENTS" ]] || die "missing $REQUIREMENTS"
+    if [[ -d "$VENV" ]] && ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+        log "removing broken venv at .venv"
+        rm -rf "$VENV"
+    fi
+    if [[ ! -d "$VENV" ]]; then
+        local python
+        python="$(find_python)"
+        log "creating Python venv at .venv (with $python)"
+        "$python" -m venv "$VENV" ||
+            die "could not create a venv (on Debian: apt-get install python3-venv)"
+    fi
+    local want have=""
+    want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+    [[ -f "$STAMP" ]] && have="$(<"$STAMP")"
+    if [[ "$want" != "$have" ]]; then
+        log "installing Python packages from scripts/requirements.txt"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+        printf '%s\n' "$want" >"$STAMP"
+    fi
+}
+
+cmd_setup() {
+    setup_apt
+    setup_rust
+    setup_python
+}
+
+build_release() {
+    log "cargo build --release --workspace --bins"
+    cargo build --release --workspace --bins
+    [[ -x "$HEADROOM_BIN" ]] || die "build finished but $HEADROOM_BIN is missing"
+}
+
+# --- commands ----------------------------------------------------------------
+
+cmd_run() {
+    cmd_setup
+    build_release
+    export HEADROOM_DATA_DIR="${HEADROOM_DATA_DIR:-./data}"
+
+    # --- DEMO: start the demo traffic generator here (not written yet). ---
+    # It must run in the background, send to the server started below, and be
+    # stopped when the server exits (e.g. a trap on EXIT, and no `exec` below).
+    # --- end DEMO ---
+
+    log "starting headroom serve (data dir: $HEADROOM_DATA_DIR)"
+    exec "$HEADROOM_BIN" serve "$@"
+}
+
+cmd_test() {
+    cmd_setup
+    ensure_rust_components
+    export HEADROOM_PYTHON="$ROOT/.venv/bin/python"
+
+    local names=() results=() failed=0 name started rc
+    run_step() {
+        name="$1"
+        shift
+        printf '\n==> %s\n' "$name" >&2
+        started=$SECONDS
+        if "$@"; then rc=0; else rc=$?; fi
+        names+=("$name")
+        if ((rc == 0)); then
+            results+=("ok      ($((SECONDS - started)) s)")
+        else
+            results+=("FAILED  (exit $rc, $((SECONDS - started)) s)")
+            failed=1
+        fi
+    }
+
+    run_step "cargo test" cargo test --workspace --all-targets "$@"
+    run_step "cargo fmt --check" cargo fmt --all -- --check
+    run_step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
+
+    local i
+    printf '\n==> headroom.sh test summary\n'
+    for i in "${!names[@]}"; do
+        printf '    %-20s %s\n' "${names[$i]}" "${results[$i]}"
+    done
+    if ((failed)); then
+        printf '==> FAILED: see the failing step(s) above\n'
+        exit 1
+    fi
+    printf '==> all checks passed\n'
+}
+
+cmd_bench() {
+    cmd_setup
+    build_release
+    export HEADROOM_PYTHON="$ROOT/.venv/bin/python"
+    log "running headroom bench"
+    exec "$HEADROOM_BIN" bench "$@"
+}
+
+main() {
+    local command="${1:-help}"
+    (($# > 0)) && shift
+    case "$command" in
+    run) cmd_run "$@" ;;
+    test) cmd_test "$@" ;;
+    bench) cmd_bench "$@" ;;
+    setup) cmd_setup "$@" ;;
+    help | -h | --help) usage ;;
+    *)
+        printf 'headroom.sh: unknown command: %s\n\n' "$command" >&2
+        usage >&2
+        exit 2
+        ;;
+    esac
+}
+
+main "$@"
