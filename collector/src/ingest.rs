@@ -1,0 +1,179 @@
+//! The protocol-independent part of an export: decode (off the I/O runtime), convert to
+//! Arrow, write durably, answer with partial success.
+
+use std::io::Read;
+
+use bytes::Bytes;
+use headroom_storage::Table;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+
+use crate::Collector;
+use crate::error::{Error, Result};
+use crate::traces::{Converted, convert, normalize_json_enums};
+
+/// Wire format of an OTLP/HTTP body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Protobuf,
+    Json,
+}
+
+impl Format {
+    /// The format named by a `Content-Type` header value, ignoring parameters.
+    pub fn from_content_type(value: &str) -> Result<Format> {
+        let mime = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        match mime.as_str() {
+            "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
+            "application/json" => Ok(Format::Json),
+            _ => Err(Error::UnsupportedMediaType(value.to_string())),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Protobuf => "application/x-protobuf",
+            Format::Json => "application/json",
+        }
+    }
+}
+
+/// Inflates a gzip body, refusing to produce more than `limit` bytes (gzip bombs).
+pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+    flate2::read::GzDecoder::new(body)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Malformed { format: "gzip", message: e.to_string() })?;
+    if out.len() > limit {
+        return Err(Error::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+/// Decodes an OTLP/HTTP traces body.
+pub fn decode_traces(format: Format, body: &[u8]) -> Result<ExportTraceServiceRequest> {
+    match format {
+        Format::Protobuf => ExportTraceServiceRequest::decode(body)
+            .map_err(|e| Error::Malformed { format: "protobuf", message: e.to_string() }),
+        Format::Json => {
+            let malformed = |e: serde_json::Error| Error::Malformed { format: "json", message: e.to_string() };
+            let mut value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
+            normalize_json_enums(&mut value);
+            serde_json::from_value(value).map_err(malformed)
+        }
+    }
+}
+
+/// Encodes an export response in `format`.
+pub fn encode_response(format: Format, response: &ExportTraceServiceResponse) -> Bytes {
+    match format {
+        Format::Protobuf => Bytes::from(response.encode_to_vec()),
+        Format::Json => Bytes::from(serde_json::to_vec(response).unwrap_or_else(|_| b"{}".to_vec())),
+    }
+}
+
+fn response(converted: &Converted) -> ExportTraceServiceResponse {
+    ExportTraceServiceResponse {
+        partial_success: (converted.rejected > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: converted.rejected,
+            error_message: converted.error_message.clone(),
+        }),
+    }
+}
+
+impl Collector {
+    /// Takes one in-flight slot or refuses with [`Error::Overloaded`].
+    pub(crate) fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        std::sync::Arc::clone(&self.permits).try_acquire_owned().map_err(|_| Error::Overloaded)
+    }
+
+    /// Converts (on the blocking pool) and durably stores a decoded request.
+    pub async fn export_traces(&self, request: ExportTraceServiceRequest) -> Result<ExportTraceServiceResponse> {
+        let converted = tokio::task::spawn_blocking(move || convert(&request))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        self.store(converted).await
+    }
+
+    /// Decompresses, decodes, converts (all on the blocking pool) and stores an HTTP body.
+    pub async fn export_traces_body(&self, format: Format, gzip: bool, body: Bytes) -> Result<ExportTraceServiceResponse> {
+        let limit = self.config.max_request_bytes;
+        let converted = tokio::task::spawn_blocking(move || {
+            let inflated;
+            let raw: &[u8] = if gzip {
+                inflated = gunzip(&body, limit)?;
+                &inflated
+            } else {
+                &body
+            };
+            convert(&decode_traces(format, raw)?)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        self.store(converted).await
+    }
+
+    async fn store(&self, converted: Converted) -> Result<ExportTraceServiceResponse> {
+        if converted.batch.num_rows() > 0 {
+            self.storage.write(Table::Spans, converted.batch.clone()).await?;
+        }
+        Ok(response(&converted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert_eq!(Format::from_content_type("application/json; charset=utf-8").ok(), Some(Format::Json));
+        assert_eq!(Format::from_content_type("application/x-protobuf").ok(), Some(Format::Protobuf));
+        assert!(matches!(Format::from_content_type("text/plain"), Err(Error::UnsupportedMediaType(_))));
+    }
+
+    #[test]
+    fn gzip_bomb_is_refused() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&vec![0u8; 10 << 20]).expect("compress");
+        let bomb = enc.finish().expect("finish");
+        assert!(bomb.len() < 100 << 10);
+        assert!(matches!(gunzip(&bomb, 1 << 20), Err(Error::TooLarge { .. })));
+        assert_eq!(gunzip(&bomb, 11 << 20).expect("fits").len(), 10 << 20);
+        assert!(matches!(gunzip(b"not gzip", 100), Err(Error::Malformed { .. })));
+    }
+
+    #[test]
+    fn json_with_enum_names_strings_and_hex_ids() {
+        let body = br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+          "scopeSpans":[{"scope":{"name":"s"},"spans":[
+            {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"a","kind":"SPAN_KIND_SERVER",
+             "startTimeUnixNano":"1544712660000000000","endTimeUnixNano":"1544712661000000000",
+             "attributes":[{"key":"n","value":{"intValue":"7"}}],"status":{"code":"STATUS_CODE_ERROR","message":"bad"}},
+            {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b175","parentSpanId":"eee19b7ec3c1b174","name":"b","kind":3,
+             "startTimeUnixNano":1544712660000000001,"endTimeUnixNano":1544712660000000002,"status":{"code":1}},
+            {"traceId":"","spanId":"eee19b7ec3c1b176","name":"bad","startTimeUnixNano":"1","endTimeUnixNano":"2"}
+          ]}]}]}"#;
+        let req = decode_traces(Format::Json, body).expect("decodes");
+        let c = convert(&req).expect("converts");
+        assert_eq!(c.batch.num_rows(), 2);
+        assert_eq!(c.rejected, 1);
+        assert!(c.error_message.contains("trace_id"), "{}", c.error_message);
+        let pretty = arrow::util::pretty::pretty_format_batches(&[c.batch.project(&[0, 2, 4, 6, 9, 10, 15]).expect("project")])
+            .expect("format")
+            .to_string();
+        assert!(pretty.contains("| 5b8efff798038103d269b633813fc60c |                  | svc          | SERVER    | 1000000000  | ERROR       | {n: 7}"), "{pretty}");
+        assert!(pretty.contains("eee19b7ec3c1b174 | svc          | CLIENT    | 1           | OK"), "{pretty}");
+    }
+
+    #[test]
+    fn malformed_bodies() {
+        assert!(matches!(decode_traces(Format::Protobuf, b"\xff\xff\xff"), Err(Error::Malformed { .. })));
+        assert!(matches!(decode_traces(Format::Json, b"{not json"), Err(Error::Malformed { .. })));
+        assert!(matches!(decode_traces(Format::Json, br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#), Err(Error::Malformed { .. })));
+    }
+}

@@ -1,0 +1,136 @@
+//! Query HTTP routes under `/api/v1`.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::QueryEngine;
+use crate::error::{Error, Result};
+use crate::red::Grouping;
+use crate::time::{parse_step, range};
+use crate::traces::TraceSearch;
+
+/// The media type of an Arrow IPC stream response.
+pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
+
+type Engine = Arc<QueryEngine>;
+
+/// All query routes; the binary nests nothing and merges this router as is.
+pub fn router(engine: Engine) -> Router {
+    Router::new()
+        .route("/api/v1/sql", post(sql))
+        .route("/api/v1/services", get(services))
+        .route("/api/v1/services/{service}/operations", get(operations))
+        .route("/api/v1/services/{service}/series", get(series))
+        .route("/api/v1/traces", get(search_traces))
+        .route("/api/v1/traces/{trace_id}", get(trace))
+        .with_state(engine)
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize)]
+struct RangeParams {
+    from: Option<String>,
+    to: Option<String>,
+    step: Option<String>,
+}
+
+impl RangeParams {
+    fn resolve(&self) -> Result<(i64, i64)> {
+        range(self.from.as_deref(), self.to.as_deref(), now_ns())
+    }
+}
+
+fn window(from: i64, to: i64) -> Value {
+    json!({"from": from / 1_000_000, "to": to / 1_000_000})
+}
+
+async fn services(State(e): State<Engine>, Query(p): Query<RangeParams>) -> Result<Json<Value>> {
+    let (from, to) = p.resolve()?;
+    let rows = e.red(Grouping::Service, None, from, to).await?;
+    Ok(Json(json!({"range": window(from, to), "services": rows})))
+}
+
+async fn operations(State(e): State<Engine>, Path(service): Path<String>, Query(p): Query<RangeParams>) -> Result<Json<Value>> {
+    let (from, to) = p.resolve()?;
+    let rows = e.red(Grouping::Operation, Some(&service), from, to).await?;
+    Ok(Json(json!({"range": window(from, to), "service": service, "operations": rows})))
+}
+
+async fn series(State(e): State<Engine>, Path(service): Path<String>, Query(p): Query<RangeParams>) -> Result<Json<Value>> {
+    let (from, to) = p.resolve()?;
+    let step = match &p.step {
+        Some(s) => parse_step(s)?,
+        // About 60 points, at least one second.
+        None => ((to - from) / 60).max(1_000_000_000),
+    };
+    if (to - from) / step > 10_000 {
+        return Err(Error::BadRequest("too many points: use a larger step".into()));
+    }
+    // Buckets align to `from`.
+    let rows = e.red(Grouping::Series(step), Some(&service), from, to).await?;
+    Ok(Json(json!({"range": window(from, to), "service": service, "step_ms": step / 1_000_000, "points": rows})))
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchParams {
+    from: Option<String>,
+    to: Option<String>,
+    #[serde(flatten)]
+    search: TraceSearch,
+}
+
+async fn search_traces(State(e): State<Engine>, Query(p): Query<SearchParams>) -> Result<Json<Value>> {
+    let (from, to) = range(p.from.as_deref(), p.to.as_deref(), now_ns())?;
+    let traces = e.search_traces(&p.search, from, to).await?;
+    Ok(Json(json!({"range": window(from, to), "traces": traces})))
+}
+
+async fn trace(State(e): State<Engine>, Path(trace_id): Path<String>) -> Result<Json<Value>> {
+    let spans = e.trace(&trace_id).await?;
+    Ok(Json(json!({"trace_id": trace_id.to_ascii_lowercase(), "spans": spans})))
+}
+
+#[derive(Debug, Deserialize)]
+struct SqlRequest {
+    sql: String,
+}
+
+async fn sql(State(e): State<Engine>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response> {
+    let req: SqlRequest = serde_json::from_slice(&body)
+        .map_err(|err| Error::BadRequest(format!("expected a JSON body {{\"sql\": \"...\"}}: {err}")))?;
+    let (batches, truncated) = e.user_query(&req.sql).await?;
+    let wants_arrow = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(ARROW_STREAM));
+    if wants_arrow {
+        let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(arrow::datatypes::Schema::empty()));
+        let mut buf = Vec::new();
+        {
+            let mut w = arrow::ipc::writer::StreamWriter::try_new(&mut buf, &schema)
+                .map_err(|err| Error::Internal(err.to_string()))?;
+            for b in &batches {
+                w.write(b).map_err(|err| Error::Internal(err.to_string()))?;
+            }
+            w.finish().map_err(|err| Error::Internal(err.to_string()))?;
+        }
+        return Ok(([(header::CONTENT_TYPE, ARROW_STREAM)], buf).into_response());
+    }
+    let columns: Vec<Value> = batches
+        .first()
+        .map(|b| b.schema().fields().iter().map(|f| json!({"name": f.name(), "type": f.data_type().to_string()})).collect())
+        .unwrap_or_default();
+    let rows = crate::json::rows(&batches)?;
+    Ok(Json(json!({"columns": columns, "rows": rows, "truncated": truncated})).into_response())
+}

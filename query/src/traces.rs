@@ -1,0 +1,110 @@
+//! Trace lookup and trace search.
+
+use datafusion::common::ScalarValue;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::QueryEngine;
+use crate::error::{Error, Result};
+use crate::json::objects;
+use crate::red::ts;
+
+/// Filters of a trace search.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TraceSearch {
+    pub service: Option<String>,
+    pub operation: Option<String>,
+    pub min_duration_ms: Option<f64>,
+    pub error: Option<bool>,
+    pub limit: Option<usize>,
+}
+
+/// One trace found by a search.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceSummary(pub Map<String, Value>);
+
+/// Normalizes a trace id: 32 hex digits, lowercase.
+pub fn parse_trace_id(id: &str) -> Result<String> {
+    let id = id.trim().to_ascii_lowercase();
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::BadRequest(format!("invalid trace id {id:?}: expected 32 hex digits")));
+    }
+    Ok(id)
+}
+
+impl QueryEngine {
+    /// Every span of a trace, by start time. `NotFound` if the trace has no spans.
+    pub async fn trace(&self, trace_id: &str) -> Result<Vec<Map<String, Value>>> {
+        let id = parse_trace_id(trace_id)?;
+        let batches = self
+            .query(
+                "SELECT trace_id, span_id, parent_span_id, service_name, span_name, span_kind, start_time, end_time,
+                        duration_ns, status_code, status_message, flags, scope_name, scope_version, trace_state,
+                        attributes, resource_attributes, events, links
+                 FROM spans WHERE trace_id = $1 ORDER BY start_time, span_id",
+                vec![ScalarValue::Utf8(Some(id.clone()))],
+            )
+            .await?;
+        let spans = objects(&batches)?;
+        if spans.is_empty() {
+            return Err(Error::NotFound(format!("trace {id} not found")));
+        }
+        Ok(spans)
+    }
+
+    /// Traces with at least one span in `[from, to)` matching the filters, newest first.
+    pub async fn search_traces(&self, search: &TraceSearch, from: i64, to: i64) -> Result<Vec<Map<String, Value>>> {
+        let limit = search.limit.unwrap_or(20).clamp(1, 1000);
+        let mut params = vec![ts(from), ts(to)];
+        let mut conditions = String::new();
+        let mut push = |cond: &str, value: ScalarValue, conditions: &mut String| {
+            params.push(value);
+            conditions.push_str(&format!(" AND {cond} ${}", params.len()));
+        };
+        if let Some(s) = &search.service {
+            push("service_name =", ScalarValue::Utf8(Some(s.clone())), &mut conditions);
+        }
+        if let Some(o) = &search.operation {
+            push("span_name =", ScalarValue::Utf8(Some(o.clone())), &mut conditions);
+        }
+        if let Some(ms) = search.min_duration_ms {
+            if !(ms >= 0.0) {
+                return Err(Error::BadRequest("min_duration_ms must be a non-negative number".into()));
+            }
+            push("duration_ns >=", ScalarValue::Int64(Some((ms * 1e6) as i64)), &mut conditions);
+        }
+        if search.error == Some(true) {
+            conditions.push_str(" AND status_code = 'ERROR'");
+        }
+        // Spans of a found trace may start a little outside the window: look an hour around it.
+        let margin = 3_600_000_000_000i64;
+        params.push(ts(from.saturating_sub(margin)));
+        params.push(ts(to.saturating_add(margin)));
+        let (w1, w2) = (params.len() - 1, params.len());
+        let sql = format!(
+            "WITH hits AS (
+                SELECT trace_id, max(start_time) AS last_seen FROM spans
+                WHERE start_time >= $1 AND start_time < $2{conditions}
+                GROUP BY trace_id ORDER BY last_seen DESC LIMIT {limit}
+            )
+            SELECT s.trace_id,
+                   first_value(s.service_name ORDER BY s.parent_span_id <> '', s.start_time) AS root_service,
+                   first_value(s.span_name ORDER BY s.parent_span_id <> '', s.start_time) AS root_operation,
+                   min(s.start_time) AS start_time,
+                   (max(CAST(s.end_time AS BIGINT)) - min(CAST(s.start_time AS BIGINT))) / 1e6 AS duration_ms,
+                   count(*) AS span_count,
+                   count(*) FILTER (WHERE s.status_code = 'ERROR') AS error_count,
+                   array_agg(DISTINCT s.service_name) AS services,
+                   max(h.last_seen) AS last_seen
+            FROM spans s JOIN hits h ON s.trace_id = h.trace_id
+            WHERE s.start_time >= ${w1} AND s.start_time < ${w2}
+            GROUP BY s.trace_id ORDER BY last_seen DESC, s.trace_id"
+        );
+        let batches = self.query(&sql, params).await?;
+        let mut rows = objects(&batches)?;
+        for r in &mut rows {
+            r.remove("last_seen");
+        }
+        Ok(rows)
+    }
+}
