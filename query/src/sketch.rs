@@ -39,7 +39,11 @@ impl std::fmt::Debug for SketchAccumulator {
 }
 
 impl SketchAccumulator {
+    /// The sketch as bytes; NULL when empty (an empty sketch's min/max are infinite).
     fn encoded(&self) -> Result<ScalarValue> {
+        if self.sketch.count() == 0 {
+            return Ok(ScalarValue::Binary(None));
+        }
         let bytes = serde_json::to_vec(&self.sketch)
             .map_err(|e| datafusion::error::DataFusionError::Execution(format!("encoding sketch: {e}")))?;
         Ok(ScalarValue::Binary(Some(bytes)))

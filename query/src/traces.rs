@@ -86,19 +86,27 @@ impl QueryEngine {
                 SELECT trace_id, max(start_time) AS last_seen FROM spans
                 WHERE start_time >= $1 AND start_time < $2{conditions}
                 GROUP BY trace_id ORDER BY last_seen DESC LIMIT {limit}
+            ), member AS (
+                SELECT s.trace_id, s.service_name, s.span_name, s.parent_span_id = '' AS is_root,
+                       CAST(s.start_time AS BIGINT) AS start_ns, CAST(s.end_time AS BIGINT) AS end_ns,
+                       s.status_code = 'ERROR' AS is_error, h.last_seen
+                FROM spans s JOIN hits h ON s.trace_id = h.trace_id
+                WHERE s.start_time >= ${w1} AND s.start_time < ${w2}
+            ), summary AS (
+                SELECT trace_id,
+                       first_value(service_name ORDER BY is_root DESC, start_ns) AS root_service,
+                       first_value(span_name ORDER BY is_root DESC, start_ns) AS root_operation,
+                       min(start_ns) AS first_ns, max(end_ns) AS last_ns,
+                       count(*) AS span_count,
+                       sum(CASE WHEN is_error THEN 1 ELSE 0 END) AS error_count,
+                       array_agg(DISTINCT service_name) AS services,
+                       max(last_seen) AS last_seen
+                FROM member GROUP BY trace_id
             )
-            SELECT s.trace_id,
-                   first_value(s.service_name ORDER BY s.parent_span_id <> '', s.start_time) AS root_service,
-                   first_value(s.span_name ORDER BY s.parent_span_id <> '', s.start_time) AS root_operation,
-                   min(s.start_time) AS start_time,
-                   (max(CAST(s.end_time AS BIGINT)) - min(CAST(s.start_time AS BIGINT))) / 1e6 AS duration_ms,
-                   count(*) AS span_count,
-                   count(*) FILTER (WHERE s.status_code = 'ERROR') AS error_count,
-                   array_agg(DISTINCT s.service_name) AS services,
-                   max(h.last_seen) AS last_seen
-            FROM spans s JOIN hits h ON s.trace_id = h.trace_id
-            WHERE s.start_time >= ${w1} AND s.start_time < ${w2}
-            GROUP BY s.trace_id ORDER BY last_seen DESC, s.trace_id"
+            SELECT trace_id, root_service, root_operation,
+                   to_timestamp_nanos(first_ns) AS start_time, (last_ns - first_ns) / 1e6 AS duration_ms,
+                   span_count, error_count, services, last_seen
+            FROM summary ORDER BY last_seen DESC, trace_id"
         );
         let batches = self.query(&sql, params).await?;
         let mut rows = objects(&batches)?;
