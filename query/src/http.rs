@@ -86,13 +86,23 @@ async fn series(State(e): State<Engine>, Path(service): Path<String>, Query(p): 
 struct SearchParams {
     from: Option<String>,
     to: Option<String>,
-    #[serde(flatten)]
-    search: TraceSearch,
+    service: Option<String>,
+    operation: Option<String>,
+    min_duration_ms: Option<f64>,
+    error: Option<String>,
+    limit: Option<usize>,
 }
 
 async fn search_traces(State(e): State<Engine>, Query(p): Query<SearchParams>) -> Result<Json<Value>> {
     let (from, to) = range(p.from.as_deref(), p.to.as_deref(), now_ns())?;
-    let traces = e.search_traces(&p.search, from, to).await?;
+    let error = match p.error.as_deref() {
+        None | Some("") => None,
+        Some("true" | "1") => Some(true),
+        Some("false" | "0") => Some(false),
+        Some(other) => return Err(Error::BadRequest(format!("error must be true or false, got {other:?}"))),
+    };
+    let search = TraceSearch { service: p.service, operation: p.operation, min_duration_ms: p.min_duration_ms, error, limit: p.limit };
+    let traces = e.search_traces(&search, from, to).await?;
     Ok(Json(json!({"range": window(from, to), "traces": traces})))
 }
 

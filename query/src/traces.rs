@@ -1,7 +1,7 @@
 //! Trace lookup and trace search.
 
 use datafusion::common::ScalarValue;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::QueryEngine;
@@ -10,7 +10,7 @@ use crate::json::objects;
 use crate::red::ts;
 
 /// Filters of a trace search.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct TraceSearch {
     pub service: Option<String>,
     pub operation: Option<String>,

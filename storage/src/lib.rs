@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     state: RwLock<State>,
     /// Serializes catalog commits (flush, compaction, retention).
     pub(crate) catalog_lock: tokio::sync::Mutex<()>,
+    /// One flush at a time: a sealed memtable must never be written twice.
+    pub(crate) flush_lock: tokio::sync::Mutex<()>,
     /// Removed files waiting out the grace period before deletion.
     pub(crate) graveyard: Mutex<Vec<(Instant, object_store::path::Path)>>,
     ready: AtomicBool,
@@ -113,6 +115,7 @@ impl Storage {
         let shared = Arc::new(Shared {
             state: RwLock::new(State::new(catalog.clone())),
             catalog_lock: tokio::sync::Mutex::new(()),
+            flush_lock: tokio::sync::Mutex::new(()),
             graveyard: Mutex::new(Vec::new()),
             ready: AtomicBool::new(false),
             closing: AtomicBool::new(false),

@@ -148,6 +148,7 @@ fn flush_due(shared: &Shared) -> bool {
 /// Flushes sealed memtables (left from a failed attempt) or, when due or `force`d, seals
 /// the active one and flushes it. Returns the number of rows written.
 pub(crate) async fn flush(shared: &Shared, tx: &mpsc::Sender<Command>, force: bool) -> Result<u64> {
+    let _flushing = shared.flush_lock.lock().await;
     let mut sealed = shared.state().sealed.clone();
     if sealed.is_empty() {
         if !(force || flush_due(shared)) {

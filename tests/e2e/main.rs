@@ -1,1 +1,9 @@
-//! End-to-end tests.
+//! End-to-end tests of the `headroom` binary: a real server process on loopback ports,
+//! real OTLP clients (the Rust `opentelemetry-otlp` exporter and the OpenTelemetry Python
+//! SDK), results read back through the HTTP API and compared with exact computations.
+
+mod bad_input;
+mod crash;
+mod otlp_rust;
+mod python_sdk;
+mod server;
