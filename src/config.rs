@@ -42,7 +42,10 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), shutdown_timeout: Duration::from_secs(30) }
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            shutdown_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -55,20 +58,29 @@ const ALIASES: &[(&str, &str)] = &[
 
 impl Config {
     /// Loads the configuration from an optional file and the given environment.
-    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Config> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
         let mut tree = toml::Table::new();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
-            tree = text.parse::<toml::Table>().with_context(|| format!("parsing config file {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            tree = text
+                .parse::<toml::Table>()
+                .with_context(|| format!("parsing config file {}", path.display()))?;
         }
         for (key, value) in env {
-            let Some(rest) = key.strip_prefix("HEADROOM_") else { continue };
+            let Some(rest) = key.strip_prefix("HEADROOM_") else {
+                continue;
+            };
             let path = match ALIASES.iter().find(|(k, _)| *k == key) {
                 Some((_, p)) => p.to_string(),
                 None if rest.contains("__") => rest.to_ascii_lowercase().replace("__", "."),
                 None => continue,
             };
-            set(&mut tree, &path, &value).with_context(|| format!("applying environment variable {key}"))?;
+            set(&mut tree, &path, &value)
+                .with_context(|| format!("applying environment variable {key}"))?;
         }
         let config: Config = toml::Value::Table(tree)
             .try_into()
@@ -106,7 +118,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -116,8 +131,14 @@ mod tests {
         assert_eq!(c.http.addr.port(), 8080);
         assert_eq!(c.collector.grpc_addr.port(), 4317);
         // The example documents every key: serializing the defaults yields the same keys.
-        let example: toml::Table = std::fs::read_to_string(&path).expect("read").parse().expect("toml");
-        let defaults: toml::Table = toml::Value::try_from(Config::default()).expect("ser").try_into().expect("table");
+        let example: toml::Table = std::fs::read_to_string(&path)
+            .expect("read")
+            .parse()
+            .expect("toml");
+        let defaults: toml::Table = toml::Value::try_from(Config::default())
+            .expect("ser")
+            .try_into()
+            .expect("table");
         assert_eq!(keys(&example, ""), keys(&defaults, ""));
     }
 
@@ -161,6 +182,8 @@ mod tests {
     fn unknown_keys_and_bad_values_are_errors() {
         assert!(Config::load(None, env(&[("HEADROOM_STORAGE__NOPE", "1")])).is_err());
         assert!(Config::load(None, env(&[("HEADROOM_HTTP_ADDR", "not an address")])).is_err());
-        assert!(Config::load(None, env(&[("HEADROOM_STORAGE__WAL__QUEUE_CAPACITY", "0")])).is_err());
+        assert!(
+            Config::load(None, env(&[("HEADROOM_STORAGE__WAL__QUEUE_CAPACITY", "0")])).is_err()
+        );
     }
 }

@@ -64,7 +64,9 @@ pub struct Bound {
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("binding the {what} listener to {addr}"))
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} listener to {addr}"))
 }
 
 /// Health and readiness routes.
@@ -87,9 +89,14 @@ fn health_router(storage: Storage) -> Router {
 /// Runs the whole server until `shutdown` is cancelled, then stops in order: stop
 /// accepting, drain in-flight requests, flush storage.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let storage = Storage::open(config.storage.clone()).await.context("opening storage")?;
+    let storage = Storage::open(config.storage.clone())
+        .await
+        .context("opening storage")?;
     let collector = Collector::new(storage.clone(), config.collector.clone());
-    let engine = Arc::new(QueryEngine::new(storage.clone(), config.query.clone()).context("starting the query engine")?);
+    let engine = Arc::new(
+        QueryEngine::new(storage.clone(), config.query.clone())
+            .context("starting the query engine")?,
+    );
 
     let grpc_listener = bind(config.collector.grpc_addr, "OTLP/gRPC").await?;
     let otlp_http_listener = bind(config.collector.http_addr, "OTLP/HTTP").await?;
@@ -109,8 +116,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
             shutdown.clone().cancelled_owned(),
         );
-    let otlp_http = axum::serve(otlp_http_listener, headroom_collector::http::router(collector.clone()))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let otlp_http = axum::serve(
+        otlp_http_listener,
+        headroom_collector::http::router(collector.clone()),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let api = axum::serve(
         http_listener,
         headroom_query::http::router(Arc::clone(&engine)).merge(health_router(storage.clone())),
@@ -133,12 +143,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     }
     info!("shutting down: draining requests");
     let timeout = config.http.shutdown_timeout;
-    if tokio::time::timeout(timeout, async { while servers.join_next().await.is_some() {} }).await.is_err() {
+    if tokio::time::timeout(timeout, async {
+        while servers.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
         warn!(?timeout, "servers did not drain in time");
         servers.abort_all();
     }
     info!("flushing storage");
-    if tokio::time::timeout(timeout, storage.shutdown()).await.is_err() {
+    if tokio::time::timeout(timeout, storage.shutdown())
+        .await
+        .is_err()
+    {
         warn!("storage flush timed out; the WAL is replayed at next start");
     }
     info!("stopped");

@@ -16,7 +16,9 @@ pub(crate) fn write_value(value: Option<&AnyValue>, out: &mut String) {
         Some(Value::IntValue(i)) => {
             let _ = write!(out, "{i}");
         }
-        Some(Value::DoubleValue(d)) => out.push_str(&serde_json::Number::from_f64(*d).map_or_else(|| d.to_string(), |n| n.to_string())),
+        Some(Value::DoubleValue(d)) => out.push_str(
+            &serde_json::Number::from_f64(*d).map_or_else(|| d.to_string(), |n| n.to_string()),
+        ),
         Some(Value::BytesValue(b)) => out.push_str(&hex::encode(b)),
         Some(other) => out.push_str(&to_json(other).to_string()),
     }
@@ -31,11 +33,24 @@ fn to_json(value: &Value) -> serde_json::Value {
         Value::DoubleValue(d) => serde_json::Number::from_f64(*d).map_or(J::Null, J::Number),
         Value::BytesValue(b) => J::String(hex::encode(b)),
         Value::StringValueStrindex(i) => J::from(*i),
-        Value::ArrayValue(a) => J::Array(a.values.iter().map(|v| v.value.as_ref().map_or(J::Null, to_json)).collect()),
+        Value::ArrayValue(a) => J::Array(
+            a.values
+                .iter()
+                .map(|v| v.value.as_ref().map_or(J::Null, to_json))
+                .collect(),
+        ),
         Value::KvlistValue(kv) => J::Object(
             kv.values
                 .iter()
-                .map(|kv| (kv.key.clone(), kv.value.as_ref().and_then(|v| v.value.as_ref()).map_or(J::Null, to_json)))
+                .map(|kv| {
+                    (
+                        kv.key.clone(),
+                        kv.value
+                            .as_ref()
+                            .and_then(|v| v.value.as_ref())
+                            .map_or(J::Null, to_json),
+                    )
+                })
                 .collect(),
         ),
     }
@@ -61,11 +76,24 @@ mod tests {
         assert_eq!(s(Value::DoubleValue(0.25)), "0.25");
         assert_eq!(s(Value::BytesValue(vec![0xab, 1])), "ab01");
         let arr = Value::ArrayValue(ArrayValue {
-            values: vec![AnyValue { value: Some(Value::IntValue(1)) }, AnyValue { value: Some(Value::StringValue("x".into())) }],
+            values: vec![
+                AnyValue {
+                    value: Some(Value::IntValue(1)),
+                },
+                AnyValue {
+                    value: Some(Value::StringValue("x".into())),
+                },
+            ],
         });
         assert_eq!(s(arr), r#"[1,"x"]"#);
         let kv = Value::KvlistValue(KeyValueList {
-            values: vec![KeyValue { key: "k".into(), value: Some(AnyValue { value: Some(Value::BoolValue(false)) }), ..Default::default() }],
+            values: vec![KeyValue {
+                key: "k".into(),
+                value: Some(AnyValue {
+                    value: Some(Value::BoolValue(false)),
+                }),
+                ..Default::default()
+            }],
         });
         assert_eq!(s(kv), r#"{"k":false}"#);
     }

@@ -16,7 +16,11 @@ pub(crate) struct StringMapBuilder {
 
 impl StringMapBuilder {
     pub(crate) fn new() -> Self {
-        Self { offsets: vec![0], keys: StringBuilder::new(), values: StringBuilder::new() }
+        Self {
+            offsets: vec![0],
+            keys: StringBuilder::new(),
+            values: StringBuilder::new(),
+        }
     }
 
     pub(crate) fn insert(&mut self, key: &str, value: &str) {
@@ -36,7 +40,10 @@ impl StringMapBuilder {
         };
         let entries = StructArray::new(
             fields,
-            vec![Arc::new(self.keys.finish()) as ArrayRef, Arc::new(self.values.finish())],
+            vec![
+                Arc::new(self.keys.finish()) as ArrayRef,
+                Arc::new(self.values.finish()),
+            ],
             None,
         );
         MapArray::new(
@@ -57,7 +64,10 @@ pub(crate) struct ListOffsets {
 
 impl ListOffsets {
     pub(crate) fn new() -> Self {
-        Self { offsets: vec![0], len: 0 }
+        Self {
+            offsets: vec![0],
+            len: 0,
+        }
     }
 
     pub(crate) fn push_element(&mut self) {
@@ -71,6 +81,11 @@ impl ListOffsets {
     pub(crate) fn finish(self, fields: Fields, children: Vec<ArrayRef>) -> ListArray {
         let item = Field::new("item", DataType::Struct(fields.clone()), true);
         let values = StructArray::new(fields, children, None);
-        ListArray::new(Arc::new(item), OffsetBuffer::new(self.offsets.into()), Arc::new(values), None)
+        ListArray::new(
+            Arc::new(item),
+            OffsetBuffer::new(self.offsets.into()),
+            Arc::new(values),
+            None,
+        )
     }
 }

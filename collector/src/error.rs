@@ -10,7 +10,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("malformed {format} request: {message}")]
-    Malformed { format: &'static str, message: String },
+    Malformed {
+        format: &'static str,
+        message: String,
+    },
 
     #[error("unsupported content type {0:?}: use application/x-protobuf or application/json")]
     UnsupportedMediaType(String),
@@ -36,7 +39,9 @@ impl Error {
     pub fn http_status(&self) -> StatusCode {
         match self {
             Error::Malformed { .. } => StatusCode::BAD_REQUEST,
-            Error::UnsupportedMediaType(_) | Error::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::UnsupportedMediaType(_) | Error::UnsupportedEncoding(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Overloaded => StatusCode::TOO_MANY_REQUESTS,
             Error::Storage(e) => match e.kind() {
@@ -53,9 +58,9 @@ impl Error {
     pub fn grpc_status(&self) -> tonic::Status {
         let msg = self.to_string();
         match self {
-            Error::Malformed { .. } | Error::UnsupportedMediaType(_) | Error::UnsupportedEncoding(_) => {
-                tonic::Status::invalid_argument(msg)
-            }
+            Error::Malformed { .. }
+            | Error::UnsupportedMediaType(_)
+            | Error::UnsupportedEncoding(_) => tonic::Status::invalid_argument(msg),
             Error::TooLarge { .. } => tonic::Status::resource_exhausted(msg),
             Error::Overloaded => tonic::Status::unavailable(msg),
             Error::Storage(e) => match e.kind() {
@@ -68,6 +73,9 @@ impl Error {
 
     /// Whether a client should retry the same request later.
     pub fn retryable(&self) -> bool {
-        matches!(self.http_status(), StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+        matches!(
+            self.http_status(),
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        )
     }
 }

@@ -44,9 +44,19 @@ async fn export_traces(State(c): State<Collector>, headers: HeaderMap, body: Bod
     }
 }
 
-async fn handle(c: &Collector, content_type: &str, headers: &HeaderMap, body: Body) -> Result<bytes::Bytes> {
+async fn handle(
+    c: &Collector,
+    content_type: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<bytes::Bytes> {
     let format = Format::from_content_type(content_type)?;
-    let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("<invalid>").trim().to_ascii_lowercase()) {
+    let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| {
+        v.to_str()
+            .unwrap_or("<invalid>")
+            .trim()
+            .to_ascii_lowercase()
+    }) {
         None => false,
         Some(e) if e.is_empty() || e == "identity" => false,
         Some(e) if e == "gzip" => true,
@@ -55,10 +65,14 @@ async fn handle(c: &Collector, content_type: &str, headers: &HeaderMap, body: Bo
     let _permit = c.admit()?;
     let limit = c.config.max_request_bytes;
     let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
+        if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+        {
             Error::TooLarge { limit }
         } else {
-            Error::Malformed { format: "http body", message: e.to_string() }
+            Error::Malformed {
+                format: "http body",
+                message: e.to_string(),
+            }
         }
     })?;
     let response = c.export_traces_body(format, gzip, body).await?;
@@ -70,17 +84,30 @@ fn error_response(e: &Error, format: Format) -> Response {
     if status.is_server_error() {
         tracing::warn!(error = %e, "otlp/http export failed");
     }
-    let rpc = RpcStatus { code: e.grpc_status().code() as i32, message: e.to_string() };
+    let rpc = RpcStatus {
+        code: e.grpc_status().code() as i32,
+        message: e.to_string(),
+    };
     let body = match format {
         Format::Protobuf => rpc.encode_to_vec(),
-        Format::Json => serde_json::to_vec(&serde_json::json!({"code": rpc.code, "message": rpc.message})).unwrap_or_default(),
+        Format::Json => {
+            serde_json::to_vec(&serde_json::json!({"code": rpc.code, "message": rpc.message}))
+                .unwrap_or_default()
+        }
     };
-    let mut resp = (status, [(header::CONTENT_TYPE, format.content_type())], body).into_response();
+    let mut resp = (
+        status,
+        [(header::CONTENT_TYPE, format.content_type())],
+        body,
+    )
+        .into_response();
     if e.retryable() {
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     resp
 }

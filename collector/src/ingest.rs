@@ -24,7 +24,12 @@ pub enum Format {
 impl Format {
     /// The format named by a `Content-Type` header value, ignoring parameters.
     pub fn from_content_type(value: &str) -> Result<Format> {
-        let mime = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let mime = value
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         match mime.as_str() {
             "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
             "application/json" => Ok(Format::Json),
@@ -46,7 +51,10 @@ pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>> {
     flate2::read::GzDecoder::new(body)
         .take(limit as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| Error::Malformed { format: "gzip", message: e.to_string() })?;
+        .map_err(|e| Error::Malformed {
+            format: "gzip",
+            message: e.to_string(),
+        })?;
     if out.len() > limit {
         return Err(Error::TooLarge { limit });
     }
@@ -56,10 +64,15 @@ pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>> {
 /// Decodes an OTLP/HTTP traces body.
 pub fn decode_traces(format: Format, body: &[u8]) -> Result<ExportTraceServiceRequest> {
     match format {
-        Format::Protobuf => ExportTraceServiceRequest::decode(body)
-            .map_err(|e| Error::Malformed { format: "protobuf", message: e.to_string() }),
+        Format::Protobuf => ExportTraceServiceRequest::decode(body).map_err(|e| Error::Malformed {
+            format: "protobuf",
+            message: e.to_string(),
+        }),
         Format::Json => {
-            let malformed = |e: serde_json::Error| Error::Malformed { format: "json", message: e.to_string() };
+            let malformed = |e: serde_json::Error| Error::Malformed {
+                format: "json",
+                message: e.to_string(),
+            };
             let mut value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
             normalize_json_enums(&mut value);
             serde_json::from_value(value).map_err(malformed)
@@ -71,7 +84,9 @@ pub fn decode_traces(format: Format, body: &[u8]) -> Result<ExportTraceServiceRe
 pub fn encode_response(format: Format, response: &ExportTraceServiceResponse) -> Bytes {
     match format {
         Format::Protobuf => Bytes::from(response.encode_to_vec()),
-        Format::Json => Bytes::from(serde_json::to_vec(response).unwrap_or_else(|_| b"{}".to_vec())),
+        Format::Json => {
+            Bytes::from(serde_json::to_vec(response).unwrap_or_else(|_| b"{}".to_vec()))
+        }
     }
 }
 
@@ -87,11 +102,16 @@ fn response(converted: &Converted) -> ExportTraceServiceResponse {
 impl Collector {
     /// Takes one in-flight slot or refuses with [`Error::Overloaded`].
     pub(crate) fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
-        std::sync::Arc::clone(&self.permits).try_acquire_owned().map_err(|_| Error::Overloaded)
+        std::sync::Arc::clone(&self.permits)
+            .try_acquire_owned()
+            .map_err(|_| Error::Overloaded)
     }
 
     /// Converts (on the blocking pool) and durably stores a decoded request.
-    pub async fn export_traces(&self, request: ExportTraceServiceRequest) -> Result<ExportTraceServiceResponse> {
+    pub async fn export_traces(
+        &self,
+        request: ExportTraceServiceRequest,
+    ) -> Result<ExportTraceServiceResponse> {
         let converted = tokio::task::spawn_blocking(move || convert(&request))
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
@@ -99,7 +119,12 @@ impl Collector {
     }
 
     /// Decompresses, decodes, converts (all on the blocking pool) and stores an HTTP body.
-    pub async fn export_traces_body(&self, format: Format, gzip: bool, body: Bytes) -> Result<ExportTraceServiceResponse> {
+    pub async fn export_traces_body(
+        &self,
+        format: Format,
+        gzip: bool,
+        body: Bytes,
+    ) -> Result<ExportTraceServiceResponse> {
         let limit = self.config.max_request_bytes;
         let converted = tokio::task::spawn_blocking(move || {
             let inflated;
@@ -118,7 +143,9 @@ impl Collector {
 
     async fn store(&self, converted: Converted) -> Result<ExportTraceServiceResponse> {
         if converted.batch.num_rows() > 0 {
-            self.storage.write(Table::Spans, converted.batch.clone()).await?;
+            self.storage
+                .write(Table::Spans, converted.batch.clone())
+                .await?;
         }
         Ok(response(&converted))
     }
@@ -130,9 +157,18 @@ mod tests {
 
     #[test]
     fn content_types() {
-        assert_eq!(Format::from_content_type("application/json; charset=utf-8").ok(), Some(Format::Json));
-        assert_eq!(Format::from_content_type("application/x-protobuf").ok(), Some(Format::Protobuf));
-        assert!(matches!(Format::from_content_type("text/plain"), Err(Error::UnsupportedMediaType(_))));
+        assert_eq!(
+            Format::from_content_type("application/json; charset=utf-8").ok(),
+            Some(Format::Json)
+        );
+        assert_eq!(
+            Format::from_content_type("application/x-protobuf").ok(),
+            Some(Format::Protobuf)
+        );
+        assert!(matches!(
+            Format::from_content_type("text/plain"),
+            Err(Error::UnsupportedMediaType(_))
+        ));
     }
 
     #[test]
@@ -142,9 +178,15 @@ mod tests {
         enc.write_all(&vec![0u8; 10 << 20]).expect("compress");
         let bomb = enc.finish().expect("finish");
         assert!(bomb.len() < 100 << 10);
-        assert!(matches!(gunzip(&bomb, 1 << 20), Err(Error::TooLarge { .. })));
+        assert!(matches!(
+            gunzip(&bomb, 1 << 20),
+            Err(Error::TooLarge { .. })
+        ));
         assert_eq!(gunzip(&bomb, 11 << 20).expect("fits").len(), 10 << 20);
-        assert!(matches!(gunzip(b"not gzip", 100), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            gunzip(b"not gzip", 100),
+            Err(Error::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -163,17 +205,35 @@ mod tests {
         assert_eq!(c.batch.num_rows(), 2);
         assert_eq!(c.rejected, 1);
         assert!(c.error_message.contains("trace_id"), "{}", c.error_message);
-        let pretty = arrow::util::pretty::pretty_format_batches(&[c.batch.project(&[0, 2, 4, 6, 9, 10, 15]).expect("project")])
-            .expect("format")
-            .to_string();
+        let pretty = arrow::util::pretty::pretty_format_batches(&[c
+            .batch
+            .project(&[0, 2, 4, 6, 9, 10, 15])
+            .expect("project")])
+        .expect("format")
+        .to_string();
         assert!(pretty.contains("| 5b8efff798038103d269b633813fc60c |                  | svc          | SERVER    | 1000000000  | ERROR       | {n: 7}"), "{pretty}");
-        assert!(pretty.contains("eee19b7ec3c1b174 | svc          | CLIENT    | 1           | OK"), "{pretty}");
+        assert!(
+            pretty.contains("eee19b7ec3c1b174 | svc          | CLIENT    | 1           | OK"),
+            "{pretty}"
+        );
     }
 
     #[test]
     fn malformed_bodies() {
-        assert!(matches!(decode_traces(Format::Protobuf, b"\xff\xff\xff"), Err(Error::Malformed { .. })));
-        assert!(matches!(decode_traces(Format::Json, b"{not json"), Err(Error::Malformed { .. })));
-        assert!(matches!(decode_traces(Format::Json, br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            decode_traces(Format::Protobuf, b"\xff\xff\xff"),
+            Err(Error::Malformed { .. })
+        ));
+        assert!(matches!(
+            decode_traces(Format::Json, b"{not json"),
+            Err(Error::Malformed { .. })
+        ));
+        assert!(matches!(
+            decode_traces(
+                Format::Json,
+                br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#
+            ),
+            Err(Error::Malformed { .. })
+        ));
     }
 }

@@ -39,7 +39,11 @@ pub struct Collector {
 impl Collector {
     pub fn new(storage: Storage, config: CollectorConfig) -> Self {
         let permits = Arc::new(Semaphore::new(config.max_in_flight_requests.max(1)));
-        Self { storage, config: Arc::new(config), permits }
+        Self {
+            storage,
+            config: Arc::new(config),
+            permits,
+        }
     }
 
     pub fn config(&self) -> &CollectorConfig {

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampNanosecondBuilder, UInt32Builder};
+use arrow::array::{
+    ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampNanosecondBuilder, UInt32Builder,
+};
 use headroom_storage::Table;
 use headroom_storage::schema::{event_fields, link_fields};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -30,7 +32,14 @@ pub struct Converted {
 /// Service name used when a resource has no `service.name`, as the OTel SDKs do.
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
 
-const KINDS: [&str; 6] = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"];
+const KINDS: [&str; 6] = [
+    "UNSPECIFIED",
+    "INTERNAL",
+    "SERVER",
+    "CLIENT",
+    "PRODUCER",
+    "CONSUMER",
+];
 const STATUS: [&str; 3] = ["UNSET", "OK", "ERROR"];
 
 fn ts(ts: TimestampNanosecondBuilder) -> TimestampNanosecondBuilder {
@@ -58,7 +67,11 @@ fn hex_id(bytes: &[u8], len: usize, what: &str) -> std::result::Result<String, S
 fn validate(span: &Span) -> std::result::Result<(String, String, String), String> {
     let trace_id = hex_id(&span.trace_id, 16, "trace_id")?;
     let span_id = hex_id(&span.span_id, 8, "span_id")?;
-    let parent = if span.parent_span_id.is_empty() { String::new() } else { hex_id(&span.parent_span_id, 8, "parent_span_id")? };
+    let parent = if span.parent_span_id.is_empty() {
+        String::new()
+    } else {
+        hex_id(&span.parent_span_id, 8, "parent_span_id")?
+    };
     if span.start_time_unix_nano == 0 {
         return Err("start_time_unix_nano is missing".into());
     }
@@ -73,7 +86,12 @@ fn validate(span: &Span) -> std::result::Result<(String, String, String), String
 
 /// Converts an export request into one batch of the `spans` table.
 pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
-    let n: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+    let n: usize = request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum();
     let mut trace_id = StringBuilder::with_capacity(n, n * 32);
     let mut span_id = StringBuilder::with_capacity(n, n * 16);
     let mut parent_span_id = StringBuilder::with_capacity(n, n * 16);
@@ -92,17 +110,29 @@ pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
     let mut attributes = StringMapBuilder::new();
     let mut resource_attributes = StringMapBuilder::new();
     let mut events = ListOffsets::new();
-    let (mut ev_time, mut ev_name, mut ev_attrs) = (ts(TimestampNanosecondBuilder::new()), StringBuilder::new(), StringMapBuilder::new());
+    let (mut ev_time, mut ev_name, mut ev_attrs) = (
+        ts(TimestampNanosecondBuilder::new()),
+        StringBuilder::new(),
+        StringMapBuilder::new(),
+    );
     let mut links = ListOffsets::new();
-    let (mut ln_trace, mut ln_span, mut ln_state, mut ln_attrs) =
-        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringMapBuilder::new());
+    let (mut ln_trace, mut ln_span, mut ln_state, mut ln_attrs) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringMapBuilder::new(),
+    );
 
     let mut rejected = 0i64;
     let mut reasons: Vec<String> = Vec::new();
     let mut scratch = String::new();
 
     for rs in &request.resource_spans {
-        let res_attrs: &[KeyValue] = rs.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or_default();
+        let res_attrs: &[KeyValue] = rs
+            .resource
+            .as_ref()
+            .map(|r| r.attributes.as_slice())
+            .unwrap_or_default();
         let mut service = UNKNOWN_SERVICE.to_string();
         if let Some(kv) = res_attrs.iter().find(|kv| kv.key == "service.name") {
             scratch.clear();
@@ -112,7 +142,10 @@ pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
             }
         }
         for ss in &rs.scope_spans {
-            let (sname, sversion) = ss.scope.as_ref().map_or(("", ""), |s| (s.name.as_str(), s.version.as_str()));
+            let (sname, sversion) = ss
+                .scope
+                .as_ref()
+                .map_or(("", ""), |s| (s.name.as_str(), s.version.as_str()));
             for span in &ss.spans {
                 let (tid, sid, pid) = match validate(span) {
                     Ok(ids) => ids,
@@ -130,12 +163,22 @@ pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
                 trace_state.append_value(&span.trace_state);
                 service_name.append_value(&service);
                 span_name.append_value(&span.name);
-                span_kind.append_value(KINDS.get(span.kind as usize).copied().unwrap_or("UNSPECIFIED"));
+                span_kind.append_value(
+                    KINDS
+                        .get(span.kind as usize)
+                        .copied()
+                        .unwrap_or("UNSPECIFIED"),
+                );
                 start_time.append_value(span.start_time_unix_nano as i64);
                 end_time.append_value(span.end_time_unix_nano as i64);
                 duration.append_value((span.end_time_unix_nano - span.start_time_unix_nano) as i64);
                 let status = span.status.as_ref();
-                status_code.append_value(STATUS.get(status.map_or(0, |s| s.code) as usize).copied().unwrap_or("UNSET"));
+                status_code.append_value(
+                    STATUS
+                        .get(status.map_or(0, |s| s.code) as usize)
+                        .copied()
+                        .unwrap_or("UNSET"),
+                );
                 status_message.append_value(status.map_or("", |s| s.message.as_str()));
                 flags.append_value(span.flags);
                 scope_name.append_value(sname);
@@ -167,7 +210,11 @@ pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
 
     let events = events.finish(
         event_fields(),
-        vec![Arc::new(ev_time.finish()) as ArrayRef, Arc::new(ev_name.finish()), Arc::new(ev_attrs.finish())],
+        vec![
+            Arc::new(ev_time.finish()) as ArrayRef,
+            Arc::new(ev_name.finish()),
+            Arc::new(ev_attrs.finish()),
+        ],
     );
     let links = links.finish(
         link_fields(),
@@ -199,12 +246,17 @@ pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
         Arc::new(events),
         Arc::new(links),
     ];
-    let batch = RecordBatch::try_new(Table::Spans.schema(), columns).map_err(|e| Error::Internal(format!("building span batch: {e}")))?;
+    let batch = RecordBatch::try_new(Table::Spans.schema(), columns)
+        .map_err(|e| Error::Internal(format!("building span batch: {e}")))?;
     let mut error_message = reasons.join("; ");
     if rejected > reasons.len() as i64 {
         error_message.push_str(&format!("; and {} more", rejected - reasons.len() as i64));
     }
-    Ok(Converted { batch, rejected, error_message })
+    Ok(Converted {
+        batch,
+        rejected,
+        error_message,
+    })
 }
 
 /// Rewrites enum names that OTLP/JSON senders may use (`"SPAN_KIND_SERVER"`,
@@ -228,9 +280,13 @@ pub(crate) fn normalize_json_enums(root: &mut serde_json::Value) {
         return;
     };
     for rs in rss {
-        let Some(sss) = rs.get_mut("scopeSpans").and_then(|v| v.as_array_mut()) else { continue };
+        let Some(sss) = rs.get_mut("scopeSpans").and_then(|v| v.as_array_mut()) else {
+            continue;
+        };
         for ss in sss {
-            let Some(spans) = ss.get_mut("spans").and_then(|v| v.as_array_mut()) else { continue };
+            let Some(spans) = ss.get_mut("spans").and_then(|v| v.as_array_mut()) else {
+                continue;
+            };
             for span in spans {
                 if let Some(kind) = span.get_mut("kind") {
                     fix(kind, &KIND_NAMES);

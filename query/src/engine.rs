@@ -31,7 +31,11 @@ pub struct QueryConfig {
 
 impl Default for QueryConfig {
     fn default() -> Self {
-        Self { threads: 0, timeout: Duration::from_secs(30), max_rows: 10_000 }
+        Self {
+            threads: 0,
+            timeout: Duration::from_secs(30),
+            max_rows: 10_000,
+        }
     }
 }
 
@@ -56,7 +60,9 @@ pub struct QueryEngine {
 
 impl std::fmt::Debug for QueryEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QueryEngine").field("config", &self.config).finish()
+        f.debug_struct("QueryEngine")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -64,7 +70,9 @@ impl QueryEngine {
     /// Builds the session, registers every storage table and Headroom's functions.
     pub fn new(storage: Storage, config: QueryConfig) -> Result<Self> {
         let threads = if config.threads == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
         } else {
             config.threads
         };
@@ -82,11 +90,18 @@ impl QueryEngine {
         let url = ObjectStoreUrl::parse(STORE_URL)?;
         ctx.register_object_store(url.as_ref(), storage.data_store().object_store());
         for table in Table::ALL {
-            ctx.register_table(table.name(), Arc::new(StorageTable::new(table, storage.clone())))?;
+            ctx.register_table(
+                table.name(),
+                Arc::new(StorageTable::new(table, storage.clone())),
+            )?;
         }
         ctx.register_udaf(sketch::dd_sketch());
         ctx.register_udf(sketch::sketch_quantile());
-        Ok(Self { ctx, runtime: DedicatedRuntime(Some(runtime)), config })
+        Ok(Self {
+            ctx,
+            runtime: DedicatedRuntime(Some(runtime)),
+            config,
+        })
     }
 
     pub fn config(&self) -> &QueryConfig {
@@ -100,19 +115,34 @@ impl QueryEngine {
 
     /// Runs trusted SQL (built by Headroom) with `$1, $2, …` parameters.
     pub async fn query(&self, sql: &str, params: Vec<ScalarValue>) -> Result<Vec<RecordBatch>> {
-        self.run(sql.to_string(), params, None, false).await.map(|(b, _)| b)
+        self.run(sql.to_string(), params, None, false)
+            .await
+            .map(|(b, _)| b)
     }
 
     /// Runs user SQL read-only: DDL, DML (including `COPY`) and other statements are
     /// refused. Returns at most `max_rows` rows and whether more existed.
     pub async fn user_query(&self, sql: &str) -> Result<(Vec<RecordBatch>, bool)> {
         check_single_statement(sql)?;
-        self.run(sql.to_string(), vec![], Some(self.config.max_rows), true).await
+        self.run(sql.to_string(), vec![], Some(self.config.max_rows), true)
+            .await
     }
 
-    async fn run(&self, sql: String, params: Vec<ScalarValue>, max_rows: Option<usize>, read_only: bool) -> Result<(Vec<RecordBatch>, bool)> {
+    async fn run(
+        &self,
+        sql: String,
+        params: Vec<ScalarValue>,
+        max_rows: Option<usize>,
+        read_only: bool,
+    ) -> Result<(Vec<RecordBatch>, bool)> {
         let ctx = self.ctx.clone();
-        let handle = self.runtime.0.as_ref().ok_or_else(|| Error::Internal("query runtime stopped".into()))?.handle().clone();
+        let handle = self
+            .runtime
+            .0
+            .as_ref()
+            .ok_or_else(|| Error::Internal("query runtime stopped".into()))?
+            .handle()
+            .clone();
         let task = handle.spawn(async move {
             let options = datafusion::execution::context::SQLOptions::new()
                 .with_allow_ddl(!read_only)
@@ -165,6 +195,8 @@ fn check_single_statement(sql: &str) -> Result<()> {
     match statements.len() {
         1 => Ok(()),
         0 => Err(Error::BadRequest("empty SQL".into())),
-        n => Err(Error::BadRequest(format!("one statement per request, got {n}"))),
+        n => Err(Error::BadRequest(format!(
+            "one statement per request, got {n}"
+        ))),
     }
 }

@@ -54,6 +54,10 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::warn!(error = %self, "query request failed");
         }
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
     }
 }

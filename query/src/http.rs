@@ -35,7 +35,10 @@ pub fn router(engine: Engine) -> Router {
 }
 
 fn now_ns() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,13 +64,23 @@ async fn services(State(e): State<Engine>, Query(p): Query<RangeParams>) -> Resu
     Ok(Json(json!({"range": window(from, to), "services": rows})))
 }
 
-async fn operations(State(e): State<Engine>, Path(service): Path<String>, Query(p): Query<RangeParams>) -> Result<Json<Value>> {
+async fn operations(
+    State(e): State<Engine>,
+    Path(service): Path<String>,
+    Query(p): Query<RangeParams>,
+) -> Result<Json<Value>> {
     let (from, to) = p.resolve()?;
     let rows = e.red(Grouping::Operation, Some(&service), from, to).await?;
-    Ok(Json(json!({"range": window(from, to), "service": service, "operations": rows})))
+    Ok(Json(
+        json!({"range": window(from, to), "service": service, "operations": rows}),
+    ))
 }
 
-async fn series(State(e): State<Engine>, Path(service): Path<String>, Query(p): Query<RangeParams>) -> Result<Json<Value>> {
+async fn series(
+    State(e): State<Engine>,
+    Path(service): Path<String>,
+    Query(p): Query<RangeParams>,
+) -> Result<Json<Value>> {
     let (from, to) = p.resolve()?;
     let step = match &p.step {
         Some(s) => parse_step(s)?,
@@ -75,11 +88,17 @@ async fn series(State(e): State<Engine>, Path(service): Path<String>, Query(p): 
         None => ((to - from) / 60).max(1_000_000_000),
     };
     if (to - from) / step > 10_000 {
-        return Err(Error::BadRequest("too many points: use a larger step".into()));
+        return Err(Error::BadRequest(
+            "too many points: use a larger step".into(),
+        ));
     }
     // Buckets align to `from`.
-    let rows = e.red(Grouping::Series(step), Some(&service), from, to).await?;
-    Ok(Json(json!({"range": window(from, to), "service": service, "step_ms": step / 1_000_000, "points": rows})))
+    let rows = e
+        .red(Grouping::Series(step), Some(&service), from, to)
+        .await?;
+    Ok(Json(
+        json!({"range": window(from, to), "service": service, "step_ms": step / 1_000_000, "points": rows}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,22 +112,37 @@ struct SearchParams {
     limit: Option<usize>,
 }
 
-async fn search_traces(State(e): State<Engine>, Query(p): Query<SearchParams>) -> Result<Json<Value>> {
+async fn search_traces(
+    State(e): State<Engine>,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<Value>> {
     let (from, to) = range(p.from.as_deref(), p.to.as_deref(), now_ns())?;
     let error = match p.error.as_deref() {
         None | Some("") => None,
         Some("true" | "1") => Some(true),
         Some("false" | "0") => Some(false),
-        Some(other) => return Err(Error::BadRequest(format!("error must be true or false, got {other:?}"))),
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "error must be true or false, got {other:?}"
+            )));
+        }
     };
-    let search = TraceSearch { service: p.service, operation: p.operation, min_duration_ms: p.min_duration_ms, error, limit: p.limit };
+    let search = TraceSearch {
+        service: p.service,
+        operation: p.operation,
+        min_duration_ms: p.min_duration_ms,
+        error,
+        limit: p.limit,
+    };
     let traces = e.search_traces(&search, from, to).await?;
     Ok(Json(json!({"range": window(from, to), "traces": traces})))
 }
 
 async fn trace(State(e): State<Engine>, Path(trace_id): Path<String>) -> Result<Json<Value>> {
     let spans = e.trace(&trace_id).await?;
-    Ok(Json(json!({"trace_id": trace_id.to_ascii_lowercase(), "spans": spans})))
+    Ok(Json(
+        json!({"trace_id": trace_id.to_ascii_lowercase(), "spans": spans}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,16 +150,24 @@ struct SqlRequest {
     sql: String,
 }
 
-async fn sql(State(e): State<Engine>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response> {
-    let req: SqlRequest = serde_json::from_slice(&body)
-        .map_err(|err| Error::BadRequest(format!("expected a JSON body {{\"sql\": \"...\"}}: {err}")))?;
+async fn sql(
+    State(e): State<Engine>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response> {
+    let req: SqlRequest = serde_json::from_slice(&body).map_err(|err| {
+        Error::BadRequest(format!("expected a JSON body {{\"sql\": \"...\"}}: {err}"))
+    })?;
     let (batches, truncated) = e.user_query(&req.sql).await?;
     let wants_arrow = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains(ARROW_STREAM));
     if wants_arrow {
-        let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(arrow::datatypes::Schema::empty()));
+        let schema = batches
+            .first()
+            .map(|b| b.schema())
+            .unwrap_or_else(|| Arc::new(arrow::datatypes::Schema::empty()));
         let mut buf = Vec::new();
         {
             let mut w = arrow::ipc::writer::StreamWriter::try_new(&mut buf, &schema)
@@ -139,7 +181,13 @@ async fn sql(State(e): State<Engine>, headers: HeaderMap, body: axum::body::Byte
     }
     let columns: Vec<Value> = batches
         .first()
-        .map(|b| b.schema().fields().iter().map(|f| json!({"name": f.name(), "type": f.data_type().to_string()})).collect())
+        .map(|b| {
+            b.schema()
+                .fields()
+                .iter()
+                .map(|f| json!({"name": f.name(), "type": f.data_type().to_string()}))
+                .collect()
+        })
         .unwrap_or_default();
     let rows = crate::json::rows(&batches)?;
     Ok(Json(json!({"columns": columns, "rows": rows, "truncated": truncated})).into_response())

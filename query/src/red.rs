@@ -53,7 +53,11 @@ fn red_sql(grouping: Grouping, service_filter: bool) -> String {
         Grouping::Operation => (", span_name", ", span_name"),
         Grouping::Series(_) => (", date_bin($4, start_time, $1) AS bucket", ", bucket"),
     };
-    let filter = if service_filter { " AND service_name = $3" } else { "" };
+    let filter = if service_filter {
+        " AND service_name = $3"
+    } else {
+        ""
+    };
     format!(
         "WITH base AS (
             SELECT service_name{g_select},
@@ -85,25 +89,40 @@ fn red_sql(grouping: Grouping, service_filter: bool) -> String {
 }
 
 fn f64s(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
-    let col = batch.column_by_name(name).ok_or_else(|| Error::Internal(format!("missing column {name}")))?;
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Internal(format!("missing column {name}")))?;
     let col = cast(col, &DataType::Float64).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(col.as_primitive::<Float64Type>().iter().collect())
 }
 
 fn strings(batch: &RecordBatch, name: &str) -> Result<Vec<String>> {
-    let col = batch.column_by_name(name).ok_or_else(|| Error::Internal(format!("missing column {name}")))?;
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Internal(format!("missing column {name}")))?;
     let col = cast(col, &DataType::Utf8).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(col.as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_string()).collect())
+    Ok(col
+        .as_string::<i32>()
+        .iter()
+        .map(|s| s.unwrap_or_default().to_string())
+        .collect())
 }
 
 fn i64s(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
-    let col = batch.column_by_name(name).ok_or_else(|| Error::Internal(format!("missing column {name}")))?;
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Internal(format!("missing column {name}")))?;
     let col = cast(col, &DataType::Int64).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(col.as_primitive::<Int64Type>().iter().map(Option::unwrap_or_default).collect())
+    Ok(col
+        .as_primitive::<Int64Type>()
+        .iter()
+        .map(Option::unwrap_or_default)
+        .collect())
 }
 
 fn rfc3339(ns: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    chrono::DateTime::<chrono::Utc>::from_timestamp_nanos(ns)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn red_row(requests: u64, errors: u64, seconds: f64, p: [Option<f64>; 3]) -> Red {
@@ -114,7 +133,11 @@ fn red_row(requests: u64, errors: u64, seconds: f64, p: [Option<f64>; 3]) -> Red
         time: None,
         requests,
         errors,
-        error_rate: if requests > 0 { errors as f64 / requests as f64 } else { 0.0 },
+        error_rate: if requests > 0 {
+            errors as f64 / requests as f64
+        } else {
+            0.0
+        },
         rate_per_s: requests as f64 / seconds,
         p50_ms: ms(p[0]),
         p95_ms: ms(p[1]),
@@ -124,11 +147,21 @@ fn red_row(requests: u64, errors: u64, seconds: f64, p: [Option<f64>; 3]) -> Red
 
 impl QueryEngine {
     /// RED figures over `[from, to)`, grouped as asked, optionally for one service.
-    pub async fn red(&self, grouping: Grouping, service: Option<&str>, from: i64, to: i64) -> Result<Vec<Red>> {
+    pub async fn red(
+        &self,
+        grouping: Grouping,
+        service: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Red>> {
         let mut params = vec![ts(from), ts(to)];
-        params.push(ScalarValue::Utf8(Some(service.unwrap_or_default().to_string())));
+        params.push(ScalarValue::Utf8(Some(
+            service.unwrap_or_default().to_string(),
+        )));
         if let Grouping::Series(step) = grouping {
-            params.push(ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano::new(0, 0, step))));
+            params.push(ScalarValue::IntervalMonthDayNano(Some(
+                IntervalMonthDayNano::new(0, 0, step),
+            )));
         }
         let sql = red_sql(grouping, service.is_some());
         let batches = self.query(&sql, params).await?;
@@ -142,10 +175,19 @@ impl QueryEngine {
             let requests = i64s(b, "requests")?;
             let errors = i64s(b, "errors")?;
             let (p50, p95, p99) = (f64s(b, "p50")?, f64s(b, "p95")?, f64s(b, "p99")?);
-            let ops = matches!(grouping, Grouping::Operation).then(|| strings(b, "span_name")).transpose()?;
-            let buckets = matches!(grouping, Grouping::Series(_)).then(|| i64s(b, "bucket")).transpose()?;
+            let ops = matches!(grouping, Grouping::Operation)
+                .then(|| strings(b, "span_name"))
+                .transpose()?;
+            let buckets = matches!(grouping, Grouping::Series(_))
+                .then(|| i64s(b, "bucket"))
+                .transpose()?;
             for i in 0..b.num_rows() {
-                let mut row = red_row(requests[i] as u64, errors[i] as u64, seconds, [p50[i], p95[i], p99[i]]);
+                let mut row = red_row(
+                    requests[i] as u64,
+                    errors[i] as u64,
+                    seconds,
+                    [p50[i], p95[i], p99[i]],
+                );
                 row.service = Some(services[i].clone());
                 row.operation = ops.as_ref().map(|o| o[i].clone());
                 row.time = buckets.as_ref().map(|t| rfc3339(t[i]));
@@ -163,7 +205,10 @@ impl QueryEngine {
 
 /// Adds zero rows for empty buckets so a series has one point per step.
 fn fill_buckets(rows: Vec<Red>, from: i64, to: i64, step: i64) -> Vec<Red> {
-    let mut by_time: std::collections::HashMap<String, Red> = rows.into_iter().filter_map(|r| Some((r.time.clone()?, r))).collect();
+    let mut by_time: std::collections::HashMap<String, Red> = rows
+        .into_iter()
+        .filter_map(|r| Some((r.time.clone()?, r)))
+        .collect();
     let service = by_time.values().next().and_then(|r| r.service.clone());
     let mut out = Vec::new();
     let mut t = from;

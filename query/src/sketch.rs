@@ -12,7 +12,9 @@ use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, Float64Array};
 use arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result;
-use datafusion::logical_expr::{Accumulator, AggregateUDF, ColumnarValue, ScalarUDF, Volatility, create_udaf, create_udf};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, ColumnarValue, ScalarUDF, Volatility, create_udaf, create_udf,
+};
 use sketches_ddsketch::{Config, DDSketch};
 
 /// Relative accuracy of reported quantiles.
@@ -25,7 +27,8 @@ fn new_sketch() -> DDSketch {
 
 /// Decodes a sketch produced by `dd_sketch`.
 pub fn decode(bytes: &[u8]) -> Result<DDSketch> {
-    serde_json::from_slice(bytes).map_err(|e| datafusion::error::DataFusionError::Execution(format!("invalid sketch: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| datafusion::error::DataFusionError::Execution(format!("invalid sketch: {e}")))
 }
 
 struct SketchAccumulator {
@@ -34,7 +37,9 @@ struct SketchAccumulator {
 
 impl std::fmt::Debug for SketchAccumulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SketchAccumulator").field("count", &self.sketch.count()).finish()
+        f.debug_struct("SketchAccumulator")
+            .field("count", &self.sketch.count())
+            .finish()
     }
 }
 
@@ -44,8 +49,9 @@ impl SketchAccumulator {
         if self.sketch.count() == 0 {
             return Ok(ScalarValue::Binary(None));
         }
-        let bytes = serde_json::to_vec(&self.sketch)
-            .map_err(|e| datafusion::error::DataFusionError::Execution(format!("encoding sketch: {e}")))?;
+        let bytes = serde_json::to_vec(&self.sketch).map_err(|e| {
+            datafusion::error::DataFusionError::Execution(format!("encoding sketch: {e}"))
+        })?;
         Ok(ScalarValue::Binary(Some(bytes)))
     }
 }
@@ -64,9 +70,9 @@ impl Accumulator for SketchAccumulator {
         for bytes in states.iter().flatten() {
             let other = decode(bytes)?;
             if other.count() > 0 {
-                self.sketch
-                    .merge(&other)
-                    .map_err(|e| datafusion::error::DataFusionError::Execution(format!("merging sketches: {e}")))?;
+                self.sketch.merge(&other).map_err(|e| {
+                    datafusion::error::DataFusionError::Execution(format!("merging sketches: {e}"))
+                })?;
             }
         }
         Ok(())
@@ -92,7 +98,11 @@ pub fn dd_sketch() -> AggregateUDF {
         vec![DataType::Float64],
         Arc::new(DataType::Binary),
         Volatility::Immutable,
-        Arc::new(|_| Ok(Box::new(SketchAccumulator { sketch: new_sketch() }))),
+        Arc::new(|_| {
+            Ok(Box::new(SketchAccumulator {
+                sketch: new_sketch(),
+            }))
+        }),
         Arc::new(vec![DataType::Binary]),
     )
 }
@@ -150,16 +160,31 @@ mod tests {
                 1e4 * 10f64.powf((x % 1_000_000) as f64 / 200_000.0)
             })
             .collect();
-        let (mut a, mut b) = (SketchAccumulator { sketch: new_sketch() }, SketchAccumulator { sketch: new_sketch() });
-        a.update_batch(&[Arc::new(Float64Array::from(values[..70_000].to_vec())) as ArrayRef]).expect("update");
-        b.update_batch(&[Arc::new(Float64Array::from(values[70_000..].to_vec())) as ArrayRef]).expect("update");
-        let ScalarValue::Binary(Some(state)) = b.state().expect("state").remove(0) else { panic!("binary state") };
-        a.merge_batch(&[Arc::new(BinaryArray::from(vec![state.as_slice()])) as ArrayRef]).expect("merge");
+        let (mut a, mut b) = (
+            SketchAccumulator {
+                sketch: new_sketch(),
+            },
+            SketchAccumulator {
+                sketch: new_sketch(),
+            },
+        );
+        a.update_batch(&[Arc::new(Float64Array::from(values[..70_000].to_vec())) as ArrayRef])
+            .expect("update");
+        b.update_batch(&[Arc::new(Float64Array::from(values[70_000..].to_vec())) as ArrayRef])
+            .expect("update");
+        let ScalarValue::Binary(Some(state)) = b.state().expect("state").remove(0) else {
+            panic!("binary state")
+        };
+        a.merge_batch(&[Arc::new(BinaryArray::from(vec![state.as_slice()])) as ArrayRef])
+            .expect("merge");
         values.sort_by(f64::total_cmp);
         for q in [0.5, 0.9, 0.95, 0.99, 0.999] {
             let got = a.sketch.quantile(q).expect("valid q").expect("non-empty");
             let want = exact(&values, q);
-            assert!(((got - want) / want).abs() <= ALPHA + 1e-9, "q={q} got={got} want={want}");
+            assert!(
+                ((got - want) / want).abs() <= ALPHA + 1e-9,
+                "q={q} got={got} want={want}"
+            );
         }
     }
 }

@@ -11,12 +11,12 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::datasource::TableProvider;
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
-use datafusion::datasource::TableProvider;
 use datafusion::error::Result;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::utils::conjunction;
@@ -39,7 +39,11 @@ pub struct StorageTable {
 
 impl StorageTable {
     pub fn new(table: Table, storage: Storage) -> Self {
-        Self { schema: table.schema(), table, storage }
+        Self {
+            schema: table.schema(),
+            table,
+            storage,
+        }
     }
 }
 
@@ -74,7 +78,11 @@ fn is_column(e: &Expr, column: &str) -> bool {
 
 fn narrow(column: &str, e: &Expr, b: &mut (i64, i64)) {
     match e {
-        Expr::BinaryExpr(BinaryExpr { left, op: Operator::And, right }) => {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And,
+            right,
+        }) => {
             narrow(column, left, b);
             narrow(column, right, b);
         }
@@ -124,7 +132,10 @@ impl TableProvider for StorageTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
     }
 
@@ -145,10 +156,14 @@ impl TableProvider for StorageTable {
                 let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
                 source = source.with_predicate(state.create_physical_expr(predicate, &df_schema)?);
             }
-            let groups = state.config().target_partitions().max(1).min(snapshot.files.len());
+            let groups = state
+                .config()
+                .target_partitions()
+                .max(1)
+                .min(snapshot.files.len());
             let mut file_groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); groups];
             let mut files = snapshot.files;
-            files.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+            files.sort_by_key(|f| std::cmp::Reverse(f.bytes));
             let mut sizes = vec![0u64; groups];
             for f in files {
                 // Largest first into the lightest group: balanced partitions.
@@ -156,20 +171,29 @@ impl TableProvider for StorageTable {
                 sizes[i] += f.bytes;
                 file_groups[i].push(PartitionedFile::new(f.path, f.bytes));
             }
-            let config = FileScanConfigBuilder::new(ObjectStoreUrl::parse(STORE_URL)?, Arc::new(source))
-                .with_file_groups(file_groups.into_iter().map(FileGroup::new).collect())
-                .with_projection_indices(projection.cloned())?
-                .with_limit(limit)
-                .build();
+            let config =
+                FileScanConfigBuilder::new(ObjectStoreUrl::parse(STORE_URL)?, Arc::new(source))
+                    .with_file_groups(file_groups.into_iter().map(FileGroup::new).collect())
+                    .with_projection_indices(projection.cloned())?
+                    .with_limit(limit)
+                    .build();
             plans.push(DataSourceExec::from_data_source(config));
         }
         if !snapshot.batches.is_empty() {
-            let parts = state.config().target_partitions().max(1).min(snapshot.batches.len());
+            let parts = state
+                .config()
+                .target_partitions()
+                .max(1)
+                .min(snapshot.batches.len());
             let mut partitions = vec![Vec::new(); parts];
             for (i, b) in snapshot.batches.into_iter().enumerate() {
                 partitions[i % parts].push(b);
             }
-            plans.push(MemorySourceConfig::try_new_exec(&partitions, Arc::clone(&self.schema), projection.cloned())?);
+            plans.push(MemorySourceConfig::try_new_exec(
+                &partitions,
+                Arc::clone(&self.schema),
+                projection.cloned(),
+            )?);
         }
         match plans.len() {
             0 => {
@@ -191,14 +215,24 @@ mod tests {
     use super::*;
 
     fn ts(v: i64) -> Expr {
-        lit(ScalarValue::TimestampNanosecond(Some(v), Some("UTC".into())))
+        lit(ScalarValue::TimestampNanosecond(
+            Some(v),
+            Some("UTC".into()),
+        ))
     }
 
     #[test]
     fn bounds_from_comparisons_between_and_swapped() {
-        let f = vec![col("start_time").gt_eq(ts(10)).and(col("start_time").lt(ts(20)))];
+        let f = vec![
+            col("start_time")
+                .gt_eq(ts(10))
+                .and(col("start_time").lt(ts(20))),
+        ];
         assert_eq!(time_bounds("start_time", &f), (10, 20));
-        let f = vec![ts(15).lt_eq(col("start_time")), col("start_time").between(ts(0), ts(30))];
+        let f = vec![
+            ts(15).lt_eq(col("start_time")),
+            col("start_time").between(ts(0), ts(30)),
+        ];
         assert_eq!(time_bounds("start_time", &f), (15, 31));
         let f = vec![col("start_time").gt(ts(5)).or(col("start_time").lt(ts(1)))];
         assert_eq!(time_bounds("start_time", &f), (i64::MIN, i64::MAX));

@@ -32,11 +32,16 @@ pub fn parse_time(value: &str, now_ns: i64) -> Result<i64> {
 
 /// Parses a step such as `1m` or `30s` into ns.
 pub fn parse_step(value: &str) -> Result<i64> {
-    let d = humantime::parse_duration(value.trim())
-        .map_err(|_| Error::BadRequest(format!("invalid step {value:?}: use a duration like 30s, 1m, 1h")))?;
+    let d = humantime::parse_duration(value.trim()).map_err(|_| {
+        Error::BadRequest(format!(
+            "invalid step {value:?}: use a duration like 30s, 1m, 1h"
+        ))
+    })?;
     let ns = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
     if ns < 1_000_000_000 {
-        return Err(Error::BadRequest(format!("step {value:?} is below the minimum of 1s")));
+        return Err(Error::BadRequest(format!(
+            "step {value:?} is below the minimum of 1s"
+        )));
     }
     Ok(ns)
 }
@@ -49,8 +54,14 @@ fn bad(value: &str) -> Error {
 
 /// Resolves an optional `from`/`to` pair; defaults are the last hour.
 pub fn range(from: Option<&str>, to: Option<&str>, now_ns: i64) -> Result<(i64, i64)> {
-    let to = to.map(|t| parse_time(t, now_ns)).transpose()?.unwrap_or(now_ns);
-    let from = from.map(|f| parse_time(f, now_ns)).transpose()?.unwrap_or(to - 3_600_000_000_000);
+    let to = to
+        .map(|t| parse_time(t, now_ns))
+        .transpose()?
+        .unwrap_or(now_ns);
+    let from = from
+        .map(|f| parse_time(f, now_ns))
+        .transpose()?
+        .unwrap_or(to - 3_600_000_000_000);
     if from >= to {
         return Err(Error::BadRequest("`from` must be before `to`".into()));
     }
@@ -67,7 +78,10 @@ mod tests {
     fn formats() {
         assert_eq!(parse_time("now", NOW).ok(), Some(NOW));
         assert_eq!(parse_time("now-15m", NOW).ok(), Some(NOW - 900_000_000_000));
-        assert_eq!(parse_time("now-1h", NOW).ok(), Some(NOW - 3_600_000_000_000));
+        assert_eq!(
+            parse_time("now-1h", NOW).ok(),
+            Some(NOW - 3_600_000_000_000)
+        );
         assert_eq!(parse_time("1763856000000", NOW).ok(), Some(NOW));
         assert_eq!(parse_time("2025-11-23T00:00:00Z", NOW).ok(), Some(NOW));
         assert_eq!(parse_time("2025-11-23T01:00:00+01:00", NOW).ok(), Some(NOW));

@@ -27,7 +27,9 @@ pub struct TraceSummary(pub Map<String, Value>);
 pub fn parse_trace_id(id: &str) -> Result<String> {
     let id = id.trim().to_ascii_lowercase();
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::BadRequest(format!("invalid trace id {id:?}: expected 32 hex digits")));
+        return Err(Error::BadRequest(format!(
+            "invalid trace id {id:?}: expected 32 hex digits"
+        )));
     }
     Ok(id)
 }
@@ -53,7 +55,12 @@ impl QueryEngine {
     }
 
     /// Traces with at least one span in `[from, to)` matching the filters, newest first.
-    pub async fn search_traces(&self, search: &TraceSearch, from: i64, to: i64) -> Result<Vec<Map<String, Value>>> {
+    pub async fn search_traces(
+        &self,
+        search: &TraceSearch,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Map<String, Value>>> {
         let limit = search.limit.unwrap_or(20).clamp(1, 1000);
         let mut params = vec![ts(from), ts(to)];
         let mut conditions = String::new();
@@ -62,16 +69,30 @@ impl QueryEngine {
             conditions.push_str(&format!(" AND {cond} ${}", params.len()));
         };
         if let Some(s) = &search.service {
-            push("service_name =", ScalarValue::Utf8(Some(s.clone())), &mut conditions);
+            push(
+                "service_name =",
+                ScalarValue::Utf8(Some(s.clone())),
+                &mut conditions,
+            );
         }
         if let Some(o) = &search.operation {
-            push("span_name =", ScalarValue::Utf8(Some(o.clone())), &mut conditions);
+            push(
+                "span_name =",
+                ScalarValue::Utf8(Some(o.clone())),
+                &mut conditions,
+            );
         }
         if let Some(ms) = search.min_duration_ms {
-            if !(ms >= 0.0) {
-                return Err(Error::BadRequest("min_duration_ms must be a non-negative number".into()));
+            if ms.is_nan() || ms < 0.0 {
+                return Err(Error::BadRequest(
+                    "min_duration_ms must be a non-negative number".into(),
+                ));
             }
-            push("duration_ns >=", ScalarValue::Int64(Some((ms * 1e6) as i64)), &mut conditions);
+            push(
+                "duration_ns >=",
+                ScalarValue::Int64(Some((ms * 1e6) as i64)),
+                &mut conditions,
+            );
         }
         if search.error == Some(true) {
             conditions.push_str(" AND status_code = 'ERROR'");

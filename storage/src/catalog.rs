@@ -70,7 +70,10 @@ impl Default for Catalog {
 impl Catalog {
     /// Files of `table`.
     pub fn files(&self, table: Table) -> &[FileMeta] {
-        self.tables.get(table.name()).map(Vec::as_slice).unwrap_or_default()
+        self.tables
+            .get(table.name())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// A copy with `added` files and without the files whose paths are in `removed`.
@@ -89,7 +92,14 @@ mod tests {
     use super::*;
 
     fn file(path: &str, min: i64, max: i64) -> FileMeta {
-        FileMeta { path: path.into(), min_time_ns: min, max_time_ns: max, rows: 1, bytes: 1, level: 0 }
+        FileMeta {
+            path: path.into(),
+            min_time_ns: min,
+            max_time_ns: max,
+            rows: 1,
+            bytes: 1,
+            level: 0,
+        }
     }
 
     #[test]
@@ -97,7 +107,11 @@ mod tests {
         let c = Catalog::default()
             .with_changes(Table::Spans, &[file("b", 20, 30), file("a", 0, 10)], &[])
             .with_changes(Table::Spans, &[file("c", 5, 25)], &["a".into()]);
-        let paths: Vec<_> = c.files(Table::Spans).iter().map(|f| f.path.as_str()).collect();
+        let paths: Vec<_> = c
+            .files(Table::Spans)
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
         assert_eq!(paths, ["c", "b"]);
     }
 
@@ -112,7 +126,8 @@ mod tests {
 
     #[test]
     fn format_is_stable() {
-        let c = Catalog::default().with_changes(Table::Spans, &[file("spans/x.parquet", 1, 2)], &[]);
+        let c =
+            Catalog::default().with_changes(Table::Spans, &[file("spans/x.parquet", 1, 2)], &[]);
         let json = serde_json::to_string(&c).expect("serialize");
         assert_eq!(
             json,

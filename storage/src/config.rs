@@ -145,13 +145,18 @@ impl StorageConfig {
         if self.wal.queue_capacity == 0 {
             return bad("storage.wal.queue_capacity must be at least 1");
         }
-        if self.memtable.flush_bytes == 0 || self.memtable.max_buffered_bytes < self.memtable.flush_bytes {
+        if self.memtable.flush_bytes == 0
+            || self.memtable.max_buffered_bytes < self.memtable.flush_bytes
+        {
             return bad("storage.memtable.max_buffered_bytes must be >= flush_bytes > 0");
         }
         if self.compaction.min_files < 2 {
             return bad("storage.compaction.min_files must be at least 2");
         }
-        if self.memtable.flush_interval.is_zero() || self.compaction.interval.is_zero() || self.retention.interval.is_zero() {
+        if self.memtable.flush_interval.is_zero()
+            || self.compaction.interval.is_zero()
+            || self.retention.interval.is_zero()
+        {
             return bad("storage intervals must be greater than zero");
         }
         Ok(())

@@ -29,7 +29,10 @@ pub(crate) fn time_column(table: Table, batch: &RecordBatch) -> Result<&Timestam
     batch
         .column_by_name(table.time_column())
         .and_then(|c| c.as_any().downcast_ref::<TimestampNanosecondArray>())
-        .ok_or(Error::Config(format!("{} batch lacks its time column", table.name())))
+        .ok_or(Error::Config(format!(
+            "{} batch lacks its time column",
+            table.name()
+        )))
 }
 
 /// Min and max of the time column, or `None` for an empty batch.
@@ -40,7 +43,10 @@ pub(crate) fn time_range(table: Table, batch: &RecordBatch) -> Result<Option<(i6
 
 /// Concatenates `batches`, sorts by (hour, sort columns) and splits at hour boundaries.
 /// Returns `(hour_start_ns, batch)` pairs in hour order.
-pub(crate) fn sort_and_split(table: Table, batches: &[RecordBatch]) -> Result<Vec<(i64, RecordBatch)>> {
+pub(crate) fn sort_and_split(
+    table: Table,
+    batches: &[RecordBatch],
+) -> Result<Vec<(i64, RecordBatch)>> {
     let schema = table.schema();
     let all = concat_batches(&schema, batches).map_err(Error::arrow("concatenating batches"))?;
     if all.num_rows() == 0 {
@@ -51,17 +57,24 @@ pub(crate) fn sort_and_split(table: Table, batches: &[RecordBatch]) -> Result<Ve
         .map(|t| t.map(|t| t.div_euclid(HOUR_NS) * HOUR_NS))
         .collect();
     let hours: ArrayRef = Arc::new(hours);
-    let mut keys = vec![SortColumn { values: Arc::clone(&hours), options: None }];
+    let mut keys = vec![SortColumn {
+        values: Arc::clone(&hours),
+        options: None,
+    }];
     for name in table.sort_columns() {
         let values = all
             .column_by_name(name)
             .cloned()
             .ok_or(Error::Config(format!("missing sort column {name}")))?;
-        keys.push(SortColumn { values, options: None });
+        keys.push(SortColumn {
+            values,
+            options: None,
+        });
     }
     let indices = lexsort_to_indices(&keys, None).map_err(Error::arrow("sorting rows"))?;
     let sorted = take_record_batch(&all, &indices).map_err(Error::arrow("sorting rows"))?;
-    let hours = arrow::compute::take(&hours, &indices, None).map_err(Error::arrow("sorting rows"))?;
+    let hours =
+        arrow::compute::take(&hours, &indices, None).map_err(Error::arrow("sorting rows"))?;
     let hours = hours
         .as_any()
         .downcast_ref::<Int64Array>()
@@ -93,9 +106,13 @@ fn writer_properties(table: Table) -> WriterProperties {
 
 /// Encodes a sorted batch as one Parquet file.
 pub(crate) fn encode(table: Table, batch: &RecordBatch, path: &str) -> Result<Bytes> {
-    let perr = |source| Error::Parquet { path: path.to_string(), source };
+    let perr = |source| Error::Parquet {
+        path: path.to_string(),
+        source,
+    };
     let mut buf = Vec::with_capacity(batch.get_array_memory_size() / 4);
-    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties(table))).map_err(perr)?;
+    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties(table)))
+        .map_err(perr)?;
     writer.write(batch).map_err(perr)?;
     writer.close().map_err(perr)?;
     Ok(Bytes::from(buf))
@@ -103,7 +120,10 @@ pub(crate) fn encode(table: Table, batch: &RecordBatch, path: &str) -> Result<By
 
 /// Decodes a whole Parquet file.
 pub(crate) fn decode(bytes: Bytes, path: &str) -> Result<Vec<RecordBatch>> {
-    let perr = |source| Error::Parquet { path: path.to_string(), source };
+    let perr = |source| Error::Parquet {
+        path: path.to_string(),
+        source,
+    };
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(perr)?
         .with_batch_size(64 * 1024)

@@ -97,7 +97,9 @@ pub struct Storage {
 
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Storage").field("data_dir", &self.shared.config.data_dir).finish()
+        f.debug_struct("Storage")
+            .field("data_dir", &self.shared.config.data_dir)
+            .finish()
     }
 }
 
@@ -126,10 +128,16 @@ impl Storage {
 
         let started = Instant::now();
         let replay_shared = Arc::clone(&shared);
-        let (segment, rows) = tokio::task::spawn_blocking(move || maintenance::replay_wal(&replay_shared, catalog.flushed_wal_segment))
-            .await
-            .map_err(|e| Error::Task(e.to_string()))??;
-        info!(rows, elapsed_ms = started.elapsed().as_millis() as u64, "wal replayed");
+        let (segment, rows) = tokio::task::spawn_blocking(move || {
+            maintenance::replay_wal(&replay_shared, catalog.flushed_wal_segment)
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))??;
+        info!(
+            rows,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "wal replayed"
+        );
 
         let (tx, rx) = mpsc::channel(shared.config.wal.queue_capacity);
         let writer = writer::Writer::new(Arc::clone(&shared), wal_dir, segment);
@@ -161,16 +169,21 @@ impl Storage {
             return Ok(());
         }
         if batch.schema().fields() != table.schema().fields() {
-            return Err(Error::Config(format!("batch schema does not match table {}", table.name())));
+            return Err(Error::Config(format!(
+                "batch schema does not match table {}",
+                table.name()
+            )));
         }
         if self.shared.state().buffered_bytes() >= self.shared.config.memtable.max_buffered_bytes {
             return Err(Error::Busy { what: "memtable" });
         }
         let (ack, rx) = oneshot::channel();
-        self.tx.try_send(Command::Write { table, batch, ack }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => Error::Busy { what: "wal queue" },
-            mpsc::error::TrySendError::Closed(_) => Error::ShuttingDown,
-        })?;
+        self.tx
+            .try_send(Command::Write { table, batch, ack })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => Error::Busy { what: "wal queue" },
+                mpsc::error::TrySendError::Closed(_) => Error::ShuttingDown,
+            })?;
         rx.await.map_err(|_| Error::ShuttingDown)?
     }
 
@@ -201,7 +214,9 @@ impl Storage {
 
     /// Flushes everything in memory to Parquet now.
     pub async fn flush(&self) -> Result<()> {
-        maintenance::flush(&self.shared, &self.tx, true).await.map(|_| ())
+        maintenance::flush(&self.shared, &self.tx, true)
+            .await
+            .map(|_| ())
     }
 
     /// Runs one compaction pass now; returns the number of files merged away.

@@ -35,16 +35,26 @@ pub(crate) async fn load_catalog(store: &DataStore) -> Result<Catalog> {
     let Some(bytes) = store.get_opt(&path).await? else {
         return Ok(Catalog::default());
     };
-    let catalog: Catalog = serde_json::from_slice(&bytes).map_err(|source| Error::Catalog { path: path.to_string(), source })?;
+    let catalog: Catalog = serde_json::from_slice(&bytes).map_err(|source| Error::Catalog {
+        path: path.to_string(),
+        source,
+    })?;
     if catalog.version != CATALOG_VERSION {
-        return Err(Error::CatalogVersion { path: path.to_string(), found: catalog.version, expected: CATALOG_VERSION });
+        return Err(Error::CatalogVersion {
+            path: path.to_string(),
+            found: catalog.version,
+            expected: CATALOG_VERSION,
+        });
     }
     Ok(catalog)
 }
 
 async fn persist_catalog(store: &DataStore, catalog: &Catalog) -> Result<()> {
     let path = paths::catalog();
-    let json = serde_json::to_vec_pretty(catalog).map_err(|source| Error::Catalog { path: path.to_string(), source })?;
+    let json = serde_json::to_vec_pretty(catalog).map_err(|source| Error::Catalog {
+        path: path.to_string(),
+        source,
+    })?;
     store.put_durable(&path, Bytes::from(json)).await
 }
 
@@ -52,7 +62,11 @@ async fn persist_catalog(store: &DataStore, catalog: &Catalog) -> Result<()> {
 /// committing it, or between committing a removal and deleting.
 pub(crate) async fn remove_orphans(store: &DataStore, catalog: &Catalog) -> Result<()> {
     for table in Table::ALL {
-        let listed: std::collections::HashSet<&str> = catalog.files(table).iter().map(|f| f.path.as_str()).collect();
+        let listed: std::collections::HashSet<&str> = catalog
+            .files(table)
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
         for path in store.list(&paths::table_prefix(table)).await? {
             if !listed.contains(path.as_ref()) {
                 info!(path = %path, "removing unlisted data file");
@@ -80,7 +94,15 @@ pub(crate) fn replay_wal(shared: &Shared, flushed: u64) -> Result<(SegmentWriter
             let range = time_range(table, &batch).ok().flatten().unwrap_or((0, 0));
             rows += batch.num_rows() as u64;
             let bytes = batch.get_array_memory_size();
-            state.insert(table, MemBatch { batch, min_ns: range.0, max_ns: range.1, bytes });
+            state.insert(
+                table,
+                MemBatch {
+                    batch,
+                    min_ns: range.0,
+                    max_ns: range.1,
+                    bytes,
+                },
+            );
         });
         if let Err(e) = result {
             error!(error = %e, path = %path.display(), "wal segment unreadable; its rows are lost");
@@ -93,9 +115,17 @@ pub(crate) fn replay_wal(shared: &Shared, flushed: u64) -> Result<(SegmentWriter
 
 pub(crate) fn spawn_background(storage: &Storage) {
     let cfg = &storage.shared.config;
-    let (flush_tick, compaction, retention) = (Duration::from_millis(100), cfg.compaction.clone(), cfg.retention.clone());
+    let (flush_tick, compaction, retention) = (
+        Duration::from_millis(100),
+        cfg.compaction.clone(),
+        cfg.retention.clone(),
+    );
 
-    let (shared, tx, cancel) = (Arc::clone(&storage.shared), storage.tx.clone(), storage.cancel.clone());
+    let (shared, tx, cancel) = (
+        Arc::clone(&storage.shared),
+        storage.tx.clone(),
+        storage.cancel.clone(),
+    );
     storage.tasks.spawn(async move {
         let mut backoff = flush_tick;
         loop {
@@ -142,7 +172,10 @@ pub(crate) fn spawn_background(storage: &Storage) {
 fn flush_due(shared: &Shared) -> bool {
     let state = shared.state();
     let cfg = &shared.config.memtable;
-    state.active_bytes >= cfg.flush_bytes || state.active_since.is_some_and(|t| t.elapsed() >= cfg.flush_interval)
+    state.active_bytes >= cfg.flush_bytes
+        || state
+            .active_since
+            .is_some_and(|t| t.elapsed() >= cfg.flush_interval)
 }
 
 /// Flushes sealed memtables (left from a failed attempt) or, when due or `force`d, seals
@@ -155,7 +188,9 @@ pub(crate) async fn flush(shared: &Shared, tx: &mpsc::Sender<Command>, force: bo
             return Ok(0);
         }
         let (ack, rx) = oneshot::channel();
-        tx.send(Command::Rotate { ack }).await.map_err(|_| Error::ShuttingDown)?;
+        tx.send(Command::Rotate { ack })
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
         match rx.await.map_err(|_| Error::ShuttingDown)?? {
             Some(s) => sealed.push(s),
             None => return Ok(0),
@@ -166,11 +201,18 @@ pub(crate) async fn flush(shared: &Shared, tx: &mpsc::Sender<Command>, force: bo
 
 async fn flush_sealed(shared: &Shared, sealed: Vec<Arc<Sealed>>) -> Result<u64> {
     let started = Instant::now();
-    let through = sealed.iter().map(|s| s.through_segment).max().unwrap_or_default();
+    let through = sealed
+        .iter()
+        .map(|s| s.through_segment)
+        .max()
+        .unwrap_or_default();
     let mut by_table: BTreeMap<Table, Vec<_>> = BTreeMap::new();
     for s in &sealed {
         for (table, batches) in &s.batches {
-            by_table.entry(*table).or_default().extend(batches.iter().map(|b| b.batch.clone()));
+            by_table
+                .entry(*table)
+                .or_default()
+                .extend(batches.iter().map(|b| b.batch.clone()));
         }
     }
     let mut added = Vec::new();
@@ -184,7 +226,11 @@ async fn flush_sealed(shared: &Shared, sealed: Vec<Arc<Sealed>>) -> Result<u64> 
     let _guard = shared.catalog_lock.lock().await;
     let mut next = (*shared.state().catalog).clone();
     for table in Table::ALL {
-        let files: Vec<FileMeta> = added.iter().filter(|(t, _)| *t == table).map(|(_, f)| f.clone()).collect();
+        let files: Vec<FileMeta> = added
+            .iter()
+            .filter(|(t, _)| *t == table)
+            .map(|(_, f)| f.clone())
+            .collect();
         next = next.with_changes(table, &files, &[]);
     }
     next.flushed_wal_segment = next.flushed_wal_segment.max(through);
@@ -200,12 +246,22 @@ async fn flush_sealed(shared: &Shared, sealed: Vec<Arc<Sealed>>) -> Result<u64> 
         }
     }
     sync_dir(&shared.wal_dir)?;
-    debug!(rows, files = added.len(), elapsed_ms = started.elapsed().as_millis() as u64, "flushed memtable");
+    debug!(
+        rows,
+        files = added.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "flushed memtable"
+    );
     Ok(rows)
 }
 
 /// Sorts, splits by hour, encodes (on the blocking pool) and durably writes Parquet files.
-async fn write_files(store: &DataStore, table: Table, batches: Vec<arrow::array::RecordBatch>, level: u32) -> Result<Vec<FileMeta>> {
+async fn write_files(
+    store: &DataStore,
+    table: Table,
+    batches: Vec<arrow::array::RecordBatch>,
+    level: u32,
+) -> Result<Vec<FileMeta>> {
     let encoded = tokio::task::spawn_blocking(move || -> Result<Vec<(Path, Bytes, FileMeta)>> {
         let mut out = Vec::new();
         for (hour, batch) in sort_and_split(table, &batches)? {
@@ -242,7 +298,10 @@ pub(crate) async fn compact(shared: &Shared) -> Result<usize> {
     for table in Table::ALL {
         let mut hours: BTreeMap<i64, Vec<&FileMeta>> = BTreeMap::new();
         for f in catalog.files(table) {
-            hours.entry(paths::hour_of(f.min_time_ns)).or_default().push(f);
+            hours
+                .entry(paths::hour_of(f.min_time_ns))
+                .or_default()
+                .push(f);
         }
         let closed_before = paths::hour_of(now_ns()) - paths::HOUR_NS;
         for (hour, mut files) in hours {
@@ -280,7 +339,11 @@ async fn merge(shared: &Shared, table: Table, inputs: Vec<FileMeta>) -> Result<u
             return Ok(0);
         };
         let p = f.path.clone();
-        batches.extend(tokio::task::spawn_blocking(move || decode(bytes, &p)).await.map_err(|e| Error::Task(e.to_string()))??);
+        batches.extend(
+            tokio::task::spawn_blocking(move || decode(bytes, &p))
+                .await
+                .map_err(|e| Error::Task(e.to_string()))??,
+        );
     }
     let level = inputs.iter().map(|f| f.level).max().unwrap_or_default() + 1;
     let outputs = write_files(&shared.store, table, batches, level).await?;
@@ -288,7 +351,9 @@ async fn merge(shared: &Shared, table: Table, inputs: Vec<FileMeta>) -> Result<u
 
     let _guard = shared.catalog_lock.lock().await;
     let current = Arc::clone(&shared.state().catalog);
-    let still_listed = removed.iter().all(|p| current.files(table).iter().any(|f| &f.path == p));
+    let still_listed = removed
+        .iter()
+        .all(|p| current.files(table).iter().any(|f| &f.path == p));
     if !still_listed {
         // Retention removed an input meanwhile: drop our output instead.
         for f in &outputs {
@@ -301,7 +366,12 @@ async fn merge(shared: &Shared, table: Table, inputs: Vec<FileMeta>) -> Result<u
     shared.state_mut().complete_flush(next, &[]);
     drop(_guard);
     bury(shared, &removed);
-    info!(table = table.name(), inputs = inputs.len(), outputs = outputs.len(), "compacted files");
+    info!(
+        table = table.name(),
+        inputs = inputs.len(),
+        outputs = outputs.len(),
+        "compacted files"
+    );
     Ok(inputs.len().saturating_sub(outputs.len()))
 }
 
@@ -312,7 +382,12 @@ async fn apply_retention(shared: &Shared) -> Result<()> {
     let mut next = (*current).clone();
     let mut removed_all = Vec::new();
     for table in Table::ALL {
-        let removed: Vec<String> = current.files(table).iter().filter(|f| f.max_time_ns < cutoff).map(|f| f.path.clone()).collect();
+        let removed: Vec<String> = current
+            .files(table)
+            .iter()
+            .filter(|f| f.max_time_ns < cutoff)
+            .map(|f| f.path.clone())
+            .collect();
         if !removed.is_empty() {
             next = next.with_changes(table, &[], &removed);
             removed_all.extend(removed);
@@ -330,13 +405,19 @@ async fn apply_retention(shared: &Shared) -> Result<()> {
 
 fn bury(shared: &Shared, paths: &[String]) {
     let mut g = shared.graveyard.lock().unwrap_or_else(|p| p.into_inner());
-    g.extend(paths.iter().map(|p| (Instant::now(), Path::from(p.as_str()))));
+    g.extend(
+        paths
+            .iter()
+            .map(|p| (Instant::now(), Path::from(p.as_str()))),
+    );
 }
 
 pub(crate) async fn sweep_graveyard(shared: &Shared, all: bool) {
     let due: Vec<Path> = {
         let mut g = shared.graveyard.lock().unwrap_or_else(|p| p.into_inner());
-        let (due, keep) = g.drain(..).partition(|(t, _)| all || t.elapsed() >= DELETE_GRACE);
+        let (due, keep) = g
+            .drain(..)
+            .partition(|(t, _)| all || t.elapsed() >= DELETE_GRACE);
         *g = keep;
         due.into_iter().map(|(_, p)| p).collect()
     };

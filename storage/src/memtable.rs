@@ -112,6 +112,9 @@ impl State {
             .filter(|b| b.max_ns >= from_ns && b.min_ns < to_ns)
             .map(|b| b.batch.clone())
             .collect();
-        Snapshot { files, batches: mem }
+        Snapshot {
+            files,
+            batches: mem,
+        }
     }
 }

@@ -23,7 +23,10 @@ impl DataStore {
         std::fs::create_dir_all(&root).map_err(Error::io(&root))?;
         let root = root.canonicalize().map_err(Error::io(&root))?;
         let fs = LocalFileSystem::new_with_prefix(&root).map_err(Error::store(root.display()))?;
-        Ok(Self { inner: Arc::new(fs), local_root: Some(root) })
+        Ok(Self {
+            inner: Arc::new(fs),
+            local_root: Some(root),
+        })
     }
 
     /// The underlying object store (DataFusion registers it to read files).
@@ -40,7 +43,9 @@ impl DataStore {
         if let Some(root) = &self.local_root {
             let file = root.join(path.as_ref());
             tokio::task::spawn_blocking(move || -> Result<()> {
-                std::fs::File::open(&file).and_then(|f| f.sync_all()).map_err(Error::io(&file))?;
+                std::fs::File::open(&file)
+                    .and_then(|f| f.sync_all())
+                    .map_err(Error::io(&file))?;
                 if let Some(dir) = file.parent() {
                     crate::wal::sync_dir(dir)?;
                 }

@@ -43,8 +43,12 @@ pub(crate) fn encode_record(table: Table, batch: &RecordBatch, out: &mut Vec<u8>
     {
         let mut writer = StreamWriter::try_new(&mut *out, &batch.schema())
             .map_err(Error::arrow("encoding a WAL record"))?;
-        writer.write(batch).map_err(Error::arrow("encoding a WAL record"))?;
-        writer.finish().map_err(Error::arrow("encoding a WAL record"))?;
+        writer
+            .write(batch)
+            .map_err(Error::arrow("encoding a WAL record"))?;
+        writer
+            .finish()
+            .map_err(Error::arrow("encoding a WAL record"))?;
     }
     let payload_len = out.len() - start - HEADER;
     let len = u32::try_from(payload_len)
@@ -115,7 +119,10 @@ impl SegmentWriter {
 
     /// Makes everything appended so far durable.
     pub(crate) fn sync(&mut self) -> Result<()> {
-        self.file.get_ref().sync_data().map_err(Error::io(&self.path))
+        self.file
+            .get_ref()
+            .sync_data()
+            .map_err(Error::io(&self.path))
     }
 }
 
@@ -163,7 +170,8 @@ pub(crate) fn replay_segment(path: &Path, mut f: impl FnMut(Table, RecordBatch))
             offset: pos as u64,
             reason: format!("unknown table id {}", payload[0]),
         })?;
-        let reader = StreamReader::try_new(&payload[1..], None).map_err(Error::arrow("reading a WAL record"))?;
+        let reader = StreamReader::try_new(&payload[1..], None)
+            .map_err(Error::arrow("reading a WAL record"))?;
         for batch in reader {
             f(table, batch.map_err(Error::arrow("reading a WAL record"))?);
         }
@@ -190,7 +198,9 @@ mod tests {
             schema,
             vec![
                 Arc::new(Int64Array::from_iter_values(0..n)),
-                Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("v{i}")))),
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| format!("v{i}")),
+                )),
             ],
         )
         .expect("valid batch")
@@ -232,7 +242,13 @@ mod tests {
             let end = replay_segment(&path, |_, _| seen += 1).expect("replay");
             let complete = ends.iter().filter(|e| **e <= cut).count();
             assert_eq!(seen, complete, "cut at {cut}");
-            assert_eq!(end as usize, ends.get(complete.wrapping_sub(1)).copied().unwrap_or(HEADER).max(if complete == 0 { HEADER } else { 0 }));
+            assert_eq!(
+                end as usize,
+                ends.get(complete.wrapping_sub(1))
+                    .copied()
+                    .unwrap_or(HEADER)
+                    .max(if complete == 0 { HEADER } else { 0 })
+            );
         }
     }
 

@@ -13,13 +13,13 @@ use arrow::array::RecordBatch;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
 
+use crate::Shared;
 use crate::config::FsyncPolicy;
 use crate::error::{Error, Result};
 use crate::files::time_range;
 use crate::memtable::{MemBatch, Sealed};
 use crate::schema::Table;
 use crate::wal::{SegmentWriter, encode_record};
-use crate::Shared;
 
 /// Messages to the writer thread.
 pub(crate) enum Command {
@@ -29,7 +29,9 @@ pub(crate) enum Command {
         ack: oneshot::Sender<Result<()>>,
     },
     /// Seal the active memtable and start a new segment; answers the sealed memtable, if any.
-    Rotate { ack: oneshot::Sender<Result<Option<Arc<Sealed>>>> },
+    Rotate {
+        ack: oneshot::Sender<Result<Option<Arc<Sealed>>>>,
+    },
     /// Commit what is staged and exit.
     Stop,
 }
@@ -51,7 +53,13 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn new(shared: Arc<Shared>, wal_dir: PathBuf, segment: SegmentWriter) -> Self {
-        Self { shared, wal_dir, segment, buf: Vec::with_capacity(1 << 20), pending: Vec::new() }
+        Self {
+            shared,
+            wal_dir,
+            segment,
+            buf: Vec::with_capacity(1 << 20),
+            pending: Vec::new(),
+        }
     }
 
     /// Runs until every sender is dropped.
@@ -87,7 +95,12 @@ impl Writer {
             Ok(range.unwrap_or((0, 0)))
         });
         match staged {
-            Ok(range) => self.pending.push(Pending { table, batch, range, ack }),
+            Ok(range) => self.pending.push(Pending {
+                table,
+                batch,
+                range,
+                ack,
+            }),
             Err(e) => {
                 self.buf.truncate(mark);
                 let _ = ack.send(Err(e));
@@ -100,17 +113,22 @@ impl Writer {
         if self.pending.is_empty() {
             return;
         }
-        let written = self.segment.append(&self.buf).and_then(|()| match self.shared.config.wal.fsync {
-            FsyncPolicy::Always => self.segment.sync(),
-            FsyncPolicy::Never => Ok(()),
-        });
+        let written =
+            self.segment
+                .append(&self.buf)
+                .and_then(|()| match self.shared.config.wal.fsync {
+                    FsyncPolicy::Always => self.segment.sync(),
+                    FsyncPolicy::Never => Ok(()),
+                });
         self.buf.clear();
         let pending = std::mem::take(&mut self.pending);
         if let Err(e) = written {
             error!(error = %e, writes = pending.len(), "wal write failed; the writes were not acknowledged");
             let message = e.to_string();
             for p in pending {
-                let _ = p.ack.send(Err(Error::WalWrite { message: message.clone() }));
+                let _ = p.ack.send(Err(Error::WalWrite {
+                    message: message.clone(),
+                }));
             }
             // The segment may end in a partial record: continue in a fresh one.
             match SegmentWriter::create(&self.wal_dir, self.segment.id() + 1) {
@@ -124,7 +142,15 @@ impl Writer {
             let mut state = self.shared.state_mut();
             for p in pending {
                 let bytes = p.batch.get_array_memory_size();
-                state.insert(p.table, MemBatch { batch: p.batch, min_ns: p.range.0, max_ns: p.range.1, bytes });
+                state.insert(
+                    p.table,
+                    MemBatch {
+                        batch: p.batch,
+                        min_ns: p.range.0,
+                        max_ns: p.range.1,
+                        bytes,
+                    },
+                );
                 acks.push(p.ack);
             }
         }

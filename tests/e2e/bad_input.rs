@@ -7,7 +7,12 @@ use std::time::{Duration, SystemTime};
 use crate::otlp_rust::{Transport, export, workload};
 use crate::server::Server;
 
-async fn post(server: &Server, content_type: &str, encoding: Option<&str>, body: Vec<u8>) -> (u16, String) {
+async fn post(
+    server: &Server,
+    content_type: &str,
+    encoding: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, String) {
     let mut req = reqwest::Client::new()
         .post(format!("{}/v1/traces", server.otlp_http))
         .header("content-type", content_type)
@@ -17,7 +22,10 @@ async fn post(server: &Server, content_type: &str, encoding: Option<&str>, body:
     }
     let resp = req.send().await.expect("request");
     let status = resp.status().as_u16();
-    (status, String::from_utf8_lossy(&resp.bytes().await.expect("body")).into_owned())
+    (
+        status,
+        String::from_utf8_lossy(&resp.bytes().await.expect("body")).into_owned(),
+    )
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -29,32 +37,98 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_otlp_http_requests_get_4xx_and_good_ones_still_land() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(&dir.path().join("data"), &[("HEADROOM_COLLECTOR__MAX_REQUEST_BYTES", "1048576")]);
+    let server = Server::start(
+        &dir.path().join("data"),
+        &[("HEADROOM_COLLECTOR__MAX_REQUEST_BYTES", "1048576")],
+    );
     let base = SystemTime::now() - Duration::from_secs(120);
     let good = workload(5, 600, base);
 
     let bad = async {
-        let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str)> = vec![
-            ("malformed protobuf", "application/x-protobuf", None, vec![0x0a, 0xff, 0xff, 0xff, 0xff], 400, ""),
-            ("bad json", "application/json", None, b"{\"resourceSpans\": [".to_vec(), 400, "malformed json"),
-            ("bad json ids", "application/json", None, br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}"#.to_vec(), 400, "malformed json"),
-            ("wrong content type", "text/plain", None, b"hello".to_vec(), 415, "unsupported content type"),
-            ("unknown encoding", "application/json", Some("br"), b"{}".to_vec(), 415, "content encoding"),
-            ("oversized", "application/json", None, vec![b' '; 2 << 20], 413, "exceeds"),
-            ("gzip bomb", "application/json", Some("gzip"), gzip(&vec![b' '; 64 << 20]), 413, "exceeds"),
-            ("broken gzip", "application/json", Some("gzip"), b"\x1f\x8b not really".to_vec(), 400, "gzip"),
+        // (what, content type, content encoding, body, expected status, message fragment)
+        type Case<'a> = (&'a str, &'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                "malformed protobuf",
+                "application/x-protobuf",
+                None,
+                vec![0x0a, 0xff, 0xff, 0xff, 0xff],
+                400,
+                "",
+            ),
+            (
+                "bad json",
+                "application/json",
+                None,
+                b"{\"resourceSpans\": [".to_vec(),
+                400,
+                "malformed json",
+            ),
+            (
+                "bad json ids",
+                "application/json",
+                None,
+                br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}"#.to_vec(),
+                400,
+                "malformed json",
+            ),
+            (
+                "wrong content type",
+                "text/plain",
+                None,
+                b"hello".to_vec(),
+                415,
+                "unsupported content type",
+            ),
+            (
+                "unknown encoding",
+                "application/json",
+                Some("br"),
+                b"{}".to_vec(),
+                415,
+                "content encoding",
+            ),
+            (
+                "oversized",
+                "application/json",
+                None,
+                vec![b' '; 2 << 20],
+                413,
+                "exceeds",
+            ),
+            (
+                "gzip bomb",
+                "application/json",
+                Some("gzip"),
+                gzip(&vec![b' '; 64 << 20]),
+                413,
+                "exceeds",
+            ),
+            (
+                "broken gzip",
+                "application/json",
+                Some("gzip"),
+                b"\x1f\x8b not really".to_vec(),
+                400,
+                "gzip",
+            ),
         ];
         for (what, ct, enc, body, want, msg) in cases {
             let (status, text) = post(&server, ct, enc, body).await;
             assert_eq!(status, want, "{what}: {text}");
             assert!(text.contains(msg), "{what}: message {text:?} lacks {msg:?}");
-            let health = reqwest::get(format!("{}/healthz", server.api)).await.expect("healthz");
+            let health = reqwest::get(format!("{}/healthz", server.api))
+                .await
+                .expect("healthz");
             assert_eq!(health.status(), 200, "after {what}");
         }
     };
     // Good traffic in flight at the same time as the bad requests.
     tokio::join!(bad, export(&server, Transport::Http, &good));
-    assert_eq!(server.sql_i64("SELECT count(*) FROM spans").await, good.len() as i64);
+    assert_eq!(
+        server.sql_i64("SELECT count(*) FROM spans").await,
+        good.len() as i64
+    );
 
     // Partial success: one bad span among good ones is reported, the rest stored.
     let body = br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"partial"}}]},
@@ -69,8 +143,19 @@ async fn bad_otlp_http_requests_get_4xx_and_good_ones_still_land() {
     // int64 fields: OTLP/JSON decoders accept a number or a decimal string.
     let rejected = &v["partialSuccess"]["rejectedSpans"];
     assert!(rejected == 1 || rejected == "1", "{text}");
-    assert!(v["partialSuccess"]["errorMessage"].as_str().unwrap_or_default().contains("span_id"), "{text}");
-    assert_eq!(server.sql_i64("SELECT count(*) FROM spans WHERE service_name = 'partial'").await, 1);
+    assert!(
+        v["partialSuccess"]["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("span_id"),
+        "{text}"
+    );
+    assert_eq!(
+        server
+            .sql_i64("SELECT count(*) FROM spans WHERE service_name = 'partial'")
+            .await,
+        1
+    );
 
     // Gzip-compressed protobuf from a real encoder path works too (the gRPC exporter sends gzip).
     export(&server, Transport::Grpc, &workload(6, 50, base)).await;
@@ -78,8 +163,14 @@ async fn bad_otlp_http_requests_get_4xx_and_good_ones_still_land() {
     // Read-only SQL.
     for (sql, want) in [
         ("CREATE TABLE t AS SELECT 1", 400),
-        ("COPY (SELECT 1) TO '/tmp/headroom-should-not-exist.csv'", 400),
-        ("CREATE EXTERNAL TABLE x STORED AS PARQUET LOCATION '/tmp'", 400),
+        (
+            "COPY (SELECT 1) TO '/tmp/headroom-should-not-exist.csv'",
+            400,
+        ),
+        (
+            "CREATE EXTERNAL TABLE x STORED AS PARQUET LOCATION '/tmp'",
+            400,
+        ),
         ("INSERT INTO spans SELECT * FROM spans", 400),
         ("SELEC 1", 400),
         ("SELECT 1; SELECT 2", 400),
@@ -87,10 +178,15 @@ async fn bad_otlp_http_requests_get_4xx_and_good_ones_still_land() {
     ] {
         let (status, v) = server.sql(sql).await;
         assert_eq!(status, want, "{sql}: {v}");
-        assert!(v["error"].as_str().is_some_and(|m| !m.is_empty()), "{sql}: {v}");
+        assert!(
+            v["error"].as_str().is_some_and(|m| !m.is_empty()),
+            "{sql}: {v}"
+        );
     }
     assert!(!std::path::Path::new("/tmp/headroom-should-not-exist.csv").exists());
-    let (status, v) = server.sql("SELECT span_kind, count(*) AS n FROM spans GROUP BY span_kind ORDER BY span_kind").await;
+    let (status, v) = server
+        .sql("SELECT span_kind, count(*) AS n FROM spans GROUP BY span_kind ORDER BY span_kind")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(v["columns"][0]["name"], "span_kind");
     assert_eq!(v["columns"][1]["type"], "Int64");

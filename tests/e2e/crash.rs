@@ -8,7 +8,9 @@ use crate::server::Server;
 
 async fn counts(server: &Server) -> (i64, i64) {
     let total = server.sql_i64("SELECT count(*) FROM spans").await;
-    let distinct = server.sql_i64("SELECT count(DISTINCT span_id) FROM spans").await;
+    let distinct = server
+        .sql_i64("SELECT count(DISTINCT span_id) FROM spans")
+        .await;
     (total, distinct)
 }
 
@@ -24,10 +26,16 @@ async fn sigkill_after_ack_loses_nothing_and_duplicates_nothing() {
     let flushed = workload(1, 1_500, base);
     export(&server, Transport::Grpc, &flushed).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while server.get("/api/v1/services?from=now-1h").await["services"].as_array().map_or(0, |a| a.len()) == 0
+    while server.get("/api/v1/services?from=now-1h").await["services"]
+        .as_array()
+        .map_or(0, |a| a.len())
+        == 0
         || !has_parquet(&data)
     {
-        assert!(std::time::Instant::now() < deadline, "no parquet file after 30 s");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no parquet file after 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let unflushed = workload(2, 1_500, base);
@@ -35,7 +43,10 @@ async fn sigkill_after_ack_loses_nothing_and_duplicates_nothing() {
     server.kill();
 
     let sent = (flushed.len() + unflushed.len()) as i64;
-    let server = Server::start(&data, &[("HEADROOM_STORAGE__MEMTABLE__FLUSH_INTERVAL", "1h")]);
+    let server = Server::start(
+        &data,
+        &[("HEADROOM_STORAGE__MEMTABLE__FLUSH_INTERVAL", "1h")],
+    );
     assert_eq!(counts(&server).await, (sent, sent), "after first SIGKILL");
 
     // Round 2: killed again while the replayed rows are still only in memory + WAL.
@@ -50,17 +61,31 @@ async fn sigkill_after_ack_loses_nothing_and_duplicates_nothing() {
     server.stop();
     let server = Server::start(&data, &[]);
     let log = server.log_text();
-    let last_replay = log.lines().filter(|l| l.contains("wal replayed")).last().unwrap_or_default();
-    assert!(last_replay.contains("rows=0"), "clean shutdown leaves nothing to replay: {last_replay}");
+    let last_replay = log
+        .lines()
+        .rfind(|l| l.contains("wal replayed"))
+        .unwrap_or_default();
+    assert!(
+        last_replay.contains("rows=0"),
+        "clean shutdown leaves nothing to replay: {last_replay}"
+    );
     assert_eq!(counts(&server).await, (sent, sent), "after clean restart");
 }
 
 fn has_parquet(dir: &std::path::Path) -> bool {
     fn walk(p: &std::path::Path) -> bool {
-        std::fs::read_dir(p).into_iter().flatten().flatten().any(|e| {
-            let path = e.path();
-            if path.is_dir() { walk(&path) } else { path.extension().is_some_and(|x| x == "parquet") }
-        })
+        std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let path = e.path();
+                if path.is_dir() {
+                    walk(&path)
+                } else {
+                    path.extension().is_some_and(|x| x == "parquet")
+                }
+            })
     }
     walk(dir)
 }

@@ -21,7 +21,11 @@ impl Server {
     pub(crate) fn start(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         std::fs::create_dir_all(data_dir).expect("create data dir");
         let log = data_dir.with_extension("log");
-        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("open log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_headroom"));
         cmd.arg("serve")
             .env("HEADROOM_DATA_DIR", data_dir)
@@ -42,9 +46,14 @@ impl Server {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_default();
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_default();
         let v: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
-            panic!("server did not start; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+            panic!(
+                "server did not start; log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
         });
         let addr = |k: &str| v["listening"][k].as_str().expect("address").to_string();
         Server {
@@ -64,9 +73,15 @@ impl Server {
 
     /// SIGTERM and wait for an orderly exit.
     pub(crate) fn stop(mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let status = self.child.wait().expect("wait");
-        assert!(status.success(), "server exited with {status}; log:\n{}", self.log_text());
+        assert!(
+            status.success(),
+            "server exited with {status}; log:\n{}",
+            self.log_text()
+        );
     }
 
     pub(crate) fn log_text(&self) -> String {
@@ -75,7 +90,9 @@ impl Server {
 
     /// GET an API path; panics unless the status is 200.
     pub(crate) async fn get(&self, path: &str) -> Value {
-        let resp = reqwest::get(format!("{}{path}", self.api)).await.expect("request");
+        let resp = reqwest::get(format!("{}{path}", self.api))
+            .await
+            .expect("request");
         let status = resp.status();
         let body = resp.text().await.expect("body");
         assert_eq!(status, 200, "GET {path}: {body}");
@@ -98,7 +115,9 @@ impl Server {
     pub(crate) async fn sql_i64(&self, sql: &str) -> i64 {
         let (status, v) = self.sql(sql).await;
         assert_eq!(status, 200, "{sql}: {v}");
-        v["rows"][0][0].as_i64().unwrap_or_else(|| panic!("{sql}: {v}"))
+        v["rows"][0][0]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{sql}: {v}"))
     }
 }
 
