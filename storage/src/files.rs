@@ -101,6 +101,12 @@ fn writer_properties(table: Table) -> WriterProperties {
             props = props.set_column_dictionary_enabled(ColumnPath::from(*col), false);
         }
     }
+    if table.schema().field_with_name("trace_id").is_ok() {
+        // Trace lookups by id read only the row groups whose bloom filter may hold it.
+        props = props
+            .set_column_bloom_filter_enabled(ColumnPath::from("trace_id"), true)
+            .set_column_bloom_filter_fpp(ColumnPath::from("trace_id"), 0.01);
+    }
     props.build()
 }
 

@@ -84,6 +84,11 @@ impl Server {
         );
     }
 
+    #[allow(dead_code)] // used by benches/ingest.rs
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
