@@ -3,7 +3,7 @@
 #
 #   ./headroom.sh run [ARGS...]     build (release) and start `headroom serve ARGS...`
 #   ./headroom.sh test [ARGS...]    cargo test + rustfmt check + clippy (what CI runs)
-#   ./headroom.sh bench [ARGS...]   build (release) and run `headroom bench ARGS...`
+#   ./headroom.sh bench [ARGS...]   ingest + query benchmark next to DuckDB (cargo bench)
 #   ./headroom.sh setup             prepare the machine (also done by the commands above)
 #   ./headroom.sh help              this text
 #
@@ -40,8 +40,9 @@ Commands:
   test [ARGS...]   Set up, then run cargo test --workspace --all-targets ARGS...,
                    cargo fmt --check and cargo clippy -D warnings; prints a
                    summary and exits non-zero if any step failed (CI runs this).
-  bench [ARGS...]  Set up, build release binaries, and run:
-                   target/release/headroom bench ARGS...
+  bench [ARGS...]  Set up, then run the ingest + query benchmark (release build):
+                   cargo bench --bench ingest -- ARGS...
+                   (--spans N, default 10000000; --clients N; --repeat N)
   setup            Prepare the machine only: apt packages (if any are listed),
                    cargo check, Python venv in .venv from scripts/requirements.txt.
   help             Show this text.
@@ -202,10 +203,9 @@ cmd_test() {
 
 cmd_bench() {
     cmd_setup
-    build_release
     export HEADROOM_PYTHON="$ROOT/.venv/bin/python"
-    log "running headroom bench"
-    exec "$HEADROOM_BIN" bench "$@"
+    log "cargo bench --workspace --bench ingest (release build; prints figures next to DuckDB's)"
+    exec cargo bench --workspace --bench ingest -- "$@"
 }
 
 main() {
