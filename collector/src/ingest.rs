@@ -84,6 +84,8 @@ pub fn decode_traces(format: Format, body: &[u8]) -> Result<ExportTraceServiceRe
 pub fn encode_response(format: Format, response: &ExportTraceServiceResponse) -> Bytes {
     match format {
         Format::Protobuf => Bytes::from(response.encode_to_vec()),
+        // A full success is `{}`: OTLP/JSON omits unset fields rather than writing null.
+        Format::Json if response.partial_success.is_none() => Bytes::from_static(b"{}"),
         Format::Json => {
             Bytes::from(serde_json::to_vec(response).unwrap_or_else(|_| b"{}".to_vec()))
         }

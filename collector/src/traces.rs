@@ -29,7 +29,8 @@ pub struct Converted {
     pub error_message: String,
 }
 
-/// Service name used when a resource has no `service.name`, as the OTel SDKs do.
+/// Service name used when a resource has no `service.name` (SDKs send
+/// `unknown_service:<process>` themselves; this covers senders that send nothing).
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
 
 const KINDS: [&str; 6] = [

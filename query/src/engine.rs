@@ -27,6 +27,9 @@ pub struct QueryConfig {
     pub timeout: Duration,
     /// Most rows `POST /api/v1/sql` returns; larger results are truncated. Default 10 000.
     pub max_rows: usize,
+    /// Memory all running queries may use for sorts, joins and aggregations, in bytes;
+    /// a query that needs more fails (HTTP 503) instead of growing the process. Default 2 GiB.
+    pub memory_limit: usize,
 }
 
 impl Default for QueryConfig {
@@ -35,6 +38,7 @@ impl Default for QueryConfig {
             threads: 0,
             timeout: Duration::from_secs(30),
             max_rows: 10_000,
+            memory_limit: 2 << 30,
         }
     }
 }
@@ -86,7 +90,10 @@ impl QueryEngine {
             .with_target_partitions(threads)
             .with_information_schema(true)
             .set_bool("datafusion.execution.parquet.pushdown_filters", true);
-        let ctx = SessionContext::new_with_config(session);
+        let runtime_env = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_memory_limit(config.memory_limit, 1.0)
+            .build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(session, runtime_env);
         let url = ObjectStoreUrl::parse(STORE_URL)?;
         ctx.register_object_store(url.as_ref(), storage.data_store().object_store());
         for table in Table::ALL {

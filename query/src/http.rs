@@ -3,12 +3,14 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::QueryEngine;
@@ -32,6 +34,20 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/traces", get(search_traces))
         .route("/api/v1/traces/{trace_id}", get(trace))
         .with_state(engine)
+}
+
+/// `Query` whose rejection is our JSON `{"error": …}` 400 rather than axum's plain text.
+struct ApiQuery<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| Error::BadRequest(e.body_text()))
+    }
 }
 
 fn now_ns() -> i64 {
@@ -58,7 +74,10 @@ fn window(from: i64, to: i64) -> Value {
     json!({"from": from / 1_000_000, "to": to / 1_000_000})
 }
 
-async fn services(State(e): State<Engine>, Query(p): Query<RangeParams>) -> Result<Json<Value>> {
+async fn services(
+    State(e): State<Engine>,
+    ApiQuery(p): ApiQuery<RangeParams>,
+) -> Result<Json<Value>> {
     let (from, to) = p.resolve()?;
     let rows = e.red(Grouping::Service, None, from, to).await?;
     Ok(Json(json!({"range": window(from, to), "services": rows})))
@@ -67,7 +86,7 @@ async fn services(State(e): State<Engine>, Query(p): Query<RangeParams>) -> Resu
 async fn operations(
     State(e): State<Engine>,
     Path(service): Path<String>,
-    Query(p): Query<RangeParams>,
+    ApiQuery(p): ApiQuery<RangeParams>,
 ) -> Result<Json<Value>> {
     let (from, to) = p.resolve()?;
     let rows = e.red(Grouping::Operation, Some(&service), from, to).await?;
@@ -79,7 +98,7 @@ async fn operations(
 async fn series(
     State(e): State<Engine>,
     Path(service): Path<String>,
-    Query(p): Query<RangeParams>,
+    ApiQuery(p): ApiQuery<RangeParams>,
 ) -> Result<Json<Value>> {
     let (from, to) = p.resolve()?;
     let step = match &p.step {
@@ -87,7 +106,7 @@ async fn series(
         // About 60 points, at least one second.
         None => ((to - from) / 60).max(1_000_000_000),
     };
-    if (to - from) / step > 10_000 {
+    if (to - from + step - 1) / step > 10_000 {
         return Err(Error::BadRequest(
             "too many points: use a larger step".into(),
         ));
@@ -114,7 +133,7 @@ struct SearchParams {
 
 async fn search_traces(
     State(e): State<Engine>,
-    Query(p): Query<SearchParams>,
+    ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Json<Value>> {
     let (from, to) = range(p.from.as_deref(), p.to.as_deref(), now_ns())?;
     let error = match p.error.as_deref() {

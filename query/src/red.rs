@@ -196,7 +196,7 @@ impl QueryEngine {
         }
         match grouping {
             Grouping::Operation => out.retain(|r| r.requests > 0),
-            Grouping::Series(step) => out = fill_buckets(out, from, to, step),
+            Grouping::Series(step) => out = fill_buckets(out, service, from, to, step),
             Grouping::Service => {}
         }
         Ok(out)
@@ -204,12 +204,12 @@ impl QueryEngine {
 }
 
 /// Adds zero rows for empty buckets so a series has one point per step.
-fn fill_buckets(rows: Vec<Red>, from: i64, to: i64, step: i64) -> Vec<Red> {
+fn fill_buckets(rows: Vec<Red>, service: Option<&str>, from: i64, to: i64, step: i64) -> Vec<Red> {
     let mut by_time: std::collections::HashMap<String, Red> = rows
         .into_iter()
         .filter_map(|r| Some((r.time.clone()?, r)))
         .collect();
-    let service = by_time.values().next().and_then(|r| r.service.clone());
+    let service = service.map(str::to_string);
     let mut out = Vec::new();
     let mut t = from;
     while t < to {

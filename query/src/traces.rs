@@ -94,8 +94,10 @@ impl QueryEngine {
                 &mut conditions,
             );
         }
-        if search.error == Some(true) {
-            conditions.push_str(" AND status_code = 'ERROR'");
+        match search.error {
+            Some(true) => conditions.push_str(" AND status_code = 'ERROR'"),
+            Some(false) => conditions.push_str(" AND status_code <> 'ERROR'"),
+            None => {}
         }
         // Spans of a found trace may start a little outside the window: look an hour around it.
         let margin = 3_600_000_000_000i64;
@@ -108,7 +110,7 @@ impl QueryEngine {
                 WHERE start_time >= $1 AND start_time < $2{conditions}
                 GROUP BY trace_id ORDER BY last_seen DESC LIMIT {limit}
             ), member AS (
-                SELECT s.trace_id, s.service_name, s.span_name, s.parent_span_id = '' AS is_root,
+                SELECT s.trace_id, s.service_name, s.span_name, (s.parent_span_id = '' OR (s.flags & 768) = 768) AS is_root,
                        CAST(s.start_time AS BIGINT) AS start_ns, CAST(s.end_time AS BIGINT) AS end_ns,
                        s.status_code = 'ERROR' AS is_error, h.last_seen
                 FROM spans s JOIN hits h ON s.trace_id = h.trace_id
@@ -125,7 +127,7 @@ impl QueryEngine {
                 FROM member GROUP BY trace_id
             )
             SELECT trace_id, root_service, root_operation,
-                   to_timestamp_nanos(first_ns) AS start_time, (last_ns - first_ns) / 1e6 AS duration_ms,
+                   first_ns, (last_ns - first_ns) / 1e6 AS duration_ms,
                    span_count, error_count, services, last_seen
             FROM summary ORDER BY last_seen DESC, trace_id"
         );
@@ -133,6 +135,13 @@ impl QueryEngine {
         let mut rows = objects(&batches)?;
         for r in &mut rows {
             r.remove("last_seen");
+            if let Some(ns) = r.remove("first_ns").and_then(|v| v.as_i64()) {
+                let t = chrono::DateTime::<chrono::Utc>::from_timestamp_nanos(ns);
+                r.insert(
+                    "start_time".into(),
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true).into(),
+                );
+            }
         }
         Ok(rows)
     }

@@ -21,8 +21,8 @@ pub enum FsyncPolicy {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// Local data directory: the WAL and (unless `object_store_url` is set) Parquet files
-    /// and the catalog. Default `./data`.
+    /// Local data directory: the WAL (`wal/`), and Parquet files and the catalog
+    /// (`objects/`, an object-store root). Default `./data`.
     pub data_dir: PathBuf,
     /// WAL settings.
     pub wal: WalConfig,

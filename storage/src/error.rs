@@ -9,7 +9,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// How a caller should treat an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// The write queue or memory budget is full: retry later (HTTP 429/503, gRPC UNAVAILABLE).
+    /// The write queue or memory budget is full: retry later (HTTP 429, gRPC UNAVAILABLE).
     Exhausted,
     /// Storage is shutting down or not ready yet: retry later.
     Unavailable,
@@ -25,9 +25,6 @@ pub enum Error {
 
     #[error("storage is shutting down")]
     ShuttingDown,
-
-    #[error("storage is starting (replaying the WAL); retry shortly")]
-    NotReady,
 
     #[error("write-ahead log write failed: {message}")]
     WalWrite { message: String },
@@ -93,7 +90,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Busy { .. } => ErrorKind::Exhausted,
-            Error::ShuttingDown | Error::NotReady => ErrorKind::Unavailable,
+            Error::ShuttingDown => ErrorKind::Unavailable,
             _ => ErrorKind::Internal,
         }
     }

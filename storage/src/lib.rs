@@ -35,6 +35,8 @@ mod memtable;
 pub mod paths;
 pub mod schema;
 mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod wal;
 mod writer;
 

@@ -49,6 +49,9 @@ pub(crate) struct Writer {
     segment: SegmentWriter,
     buf: Vec<u8>,
     pending: Vec<Pending>,
+    /// Set when a write failed and no fresh segment could be started: appending to the
+    /// current one would put records after a partial one, where replay never reaches them.
+    broken: bool,
 }
 
 impl Writer {
@@ -59,6 +62,7 @@ impl Writer {
             segment,
             buf: Vec::with_capacity(1 << 20),
             pending: Vec::new(),
+            broken: false,
         }
     }
 
@@ -113,6 +117,23 @@ impl Writer {
         if self.pending.is_empty() {
             return;
         }
+        if self.broken {
+            match SegmentWriter::create(&self.wal_dir, self.segment.id() + 1) {
+                Ok(s) => {
+                    self.segment = s;
+                    self.broken = false;
+                }
+                Err(e) => {
+                    self.buf.clear();
+                    for p in std::mem::take(&mut self.pending) {
+                        let _ = p.ack.send(Err(Error::WalWrite {
+                            message: format!("wal unavailable: {e}"),
+                        }));
+                    }
+                    return;
+                }
+            }
+        }
         let written =
             self.segment
                 .append(&self.buf)
@@ -133,7 +154,10 @@ impl Writer {
             // The segment may end in a partial record: continue in a fresh one.
             match SegmentWriter::create(&self.wal_dir, self.segment.id() + 1) {
                 Ok(s) => self.segment = s,
-                Err(e) => warn!(error = %e, "could not start a new wal segment"),
+                Err(e) => {
+                    warn!(error = %e, "could not start a new wal segment; refusing writes until one can be");
+                    self.broken = true;
+                }
             }
             return;
         }

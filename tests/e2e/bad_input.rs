@@ -4,6 +4,13 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
+use tonic::codec::CompressionEncoding;
+
 use crate::otlp_rust::{Transport, export, workload};
 use crate::server::Server;
 
@@ -157,8 +164,33 @@ async fn bad_otlp_http_requests_get_4xx_and_good_ones_still_land() {
         1
     );
 
-    // Gzip-compressed protobuf from a real encoder path works too (the gRPC exporter sends gzip).
+    // gRPC: a gzip bomb (a tiny compressed message that inflates past the limit) is refused
+    // with RESOURCE_EXHAUSTED; a normal gzip export on the same server still lands.
+    let mut client = TraceServiceClient::connect(server.grpc.clone())
+        .await
+        .expect("connect")
+        .send_compressed(CompressionEncoding::Gzip);
+    let huge = KeyValue {
+        key: "blob".into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(" ".repeat(4 << 20))),
+        }),
+        ..Default::default()
+    };
+    let bomb = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![huge],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+    };
+    let status = client.export(bomb).await.expect_err("bomb refused");
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status}");
+    let before = server.sql_i64("SELECT count(*) FROM spans").await;
     export(&server, Transport::Grpc, &workload(6, 50, base)).await;
+    assert!(server.sql_i64("SELECT count(*) FROM spans").await > before);
 
     // Read-only SQL.
     for (sql, want) in [
@@ -190,5 +222,25 @@ async fn bad_otlp_http_requests_get_4xx_and_good_ones_still_land() {
     assert_eq!(status, 200);
     assert_eq!(v["columns"][0]["name"], "span_kind");
     assert_eq!(v["columns"][1]["type"], "Int64");
+
+    // Arrow IPC stream on request: a continuation marker, then the schema message.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/sql", server.api))
+        .header("accept", "application/vnd.apache.arrow.stream")
+        .json(&serde_json::json!({"sql": "SELECT service_name FROM spans LIMIT 3"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/vnd.apache.arrow.stream"
+    );
+    let body = resp.bytes().await.expect("body");
+    assert_eq!(&body[..4], &[0xff; 4], "IPC continuation marker");
+    assert!(
+        body.windows(12).any(|w| w == b"service_name"),
+        "schema names the column"
+    );
     server.stop();
 }
