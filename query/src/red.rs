@@ -88,19 +88,21 @@ fn red_sql(grouping: Grouping, service_filter: bool) -> String {
     )
 }
 
-fn f64s(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
+/// Column `name` of `batch`, cast to `ty`.
+fn column(batch: &RecordBatch, name: &str, ty: &DataType) -> Result<arrow::array::ArrayRef> {
     let col = batch
         .column_by_name(name)
         .ok_or_else(|| Error::Internal(format!("missing column {name}")))?;
-    let col = cast(col, &DataType::Float64).map_err(|e| Error::Internal(e.to_string()))?;
+    cast(col, ty).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn f64s(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
+    let col = column(batch, name, &DataType::Float64)?;
     Ok(col.as_primitive::<Float64Type>().iter().collect())
 }
 
 fn strings(batch: &RecordBatch, name: &str) -> Result<Vec<String>> {
-    let col = batch
-        .column_by_name(name)
-        .ok_or_else(|| Error::Internal(format!("missing column {name}")))?;
-    let col = cast(col, &DataType::Utf8).map_err(|e| Error::Internal(e.to_string()))?;
+    let col = column(batch, name, &DataType::Utf8)?;
     Ok(col
         .as_string::<i32>()
         .iter()
@@ -109,10 +111,7 @@ fn strings(batch: &RecordBatch, name: &str) -> Result<Vec<String>> {
 }
 
 fn i64s(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
-    let col = batch
-        .column_by_name(name)
-        .ok_or_else(|| Error::Internal(format!("missing column {name}")))?;
-    let col = cast(col, &DataType::Int64).map_err(|e| Error::Internal(e.to_string()))?;
+    let col = column(batch, name, &DataType::Int64)?;
     Ok(col
         .as_primitive::<Int64Type>()
         .iter()
