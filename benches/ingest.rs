@@ -344,6 +344,21 @@ fn parquet_stats(dir: &std::path::Path) -> (u64, usize) {
     acc
 }
 
+/// (bytes, files, rows) of the spans files the catalog lists.
+fn catalog_stats(data: &std::path::Path) -> (u64, usize, u64) {
+    let text =
+        std::fs::read_to_string(data.join("objects/catalog/catalog.json")).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let files = v["tables"]["spans"].as_array().cloned().unwrap_or_default();
+    let sum = |k: &str| {
+        files
+            .iter()
+            .map(|f| f[k].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    (sum("bytes"), files.len(), sum("rows"))
+}
+
 fn main() {
     let a = args();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -393,6 +408,7 @@ async fn run(a: Args) {
     );
     server.stop();
 
+    // Compaction: restart with a 1 s interval and wait until the catalog stops changing.
     let server = server::Server::start(
         &data,
         &[
@@ -400,23 +416,37 @@ async fn run(a: Args) {
             ("HEADROOM_STORAGE__COMPACTION__MIN_FILES", "2"),
         ],
     );
-    let before = parquet_stats(&data);
+    let before = catalog_stats(&data);
+    let started = Instant::now();
     let mut last = before;
     let mut stable_since = Instant::now();
-    while stable_since.elapsed() < Duration::from_secs(8) {
+    while started.elapsed() < Duration::from_secs(900)
+        && stable_since.elapsed() < Duration::from_secs(20)
+    {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = parquet_stats(&data);
+        let now = catalog_stats(&data);
         if now != last {
             last = now;
             stable_since = Instant::now();
         }
     }
-    let (bytes, files) = last;
+    let settled = (started.elapsed() - settle).as_secs_f64();
+    server.stop();
+    // A fresh start reads only what the catalog lists (files merged away are deleted).
+    let server =
+        server::Server::start(&data, &[("HEADROOM_STORAGE__COMPACTION__ENABLED", "false")]);
+    let (bytes, files, rows) = catalog_stats(&data);
+    assert_eq!(rows, stored as u64, "compaction keeps every row");
+    assert_eq!(
+        parquet_stats(&data),
+        (bytes, files),
+        "only catalogued files remain on disk"
+    );
     println!(
-        "storage: {files} Parquet files after compaction (from {}), {:.1} bytes per span on disk ({:.1} before compaction)",
+        "storage: compaction merged {} files into {files} in {settled:.0} s; {:.1} bytes per span on disk ({:.1} before compaction)",
         before.1,
-        bytes as f64 / stored as f64,
-        before.0 as f64 / stored as f64
+        bytes as f64 / rows as f64,
+        before.0 as f64 / rows as f64
     );
 
     let (from_ms, to_ms) = (t0 / 1_000_000 - 60_000, (t0 + window) / 1_000_000 + 120_000);
@@ -448,7 +478,20 @@ async fn run(a: Args) {
         if approx {
             cmd.arg("--approx");
         }
-        let out = cmd.output().ok().filter(|o| o.status.success())?;
+        let out = match cmd.output() {
+            Ok(o) if o.status.success() => o,
+            Ok(o) => {
+                eprintln!(
+                    "duckdb_reference.py failed: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                return None;
+            }
+            Err(e) => {
+                eprintln!("could not run {python}: {e}");
+                return None;
+            }
+        };
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
         Some((v["median_ms"].as_f64()?, v))
     };

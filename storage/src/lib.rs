@@ -237,6 +237,8 @@ impl Storage {
         self.cancel.cancel();
         self.tasks.close();
         self.tasks.wait().await;
+        // Servers have drained: no query can still read files removed from the catalog.
+        maintenance::sweep_graveyard(&self.shared, true).await;
         let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(handle) = handle {
             let _ = self.tx.send(Command::Stop).await;
