@@ -420,7 +420,7 @@ async fn run(a: Args) {
     let started = Instant::now();
     let mut last = before;
     let mut stable_since = Instant::now();
-    let settle = Duration::from_secs(if stored < 100_000 { 3 } else { 20 });
+    let settle = Duration::from_secs(if stored < 100_000 { 3 } else { 60 });
     while started.elapsed() < Duration::from_secs(900) && stable_since.elapsed() < settle {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let now = catalog_stats(&data);

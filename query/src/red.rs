@@ -47,44 +47,59 @@ pub(crate) fn ts(ns: i64) -> ScalarValue {
     ScalarValue::TimestampNanosecond(Some(ns), Some("UTC".into()))
 }
 
-fn red_sql(grouping: Grouping, service_filter: bool) -> String {
+/// Which spans count as a service's requests in one pass over the data.
+enum Pass<'a> {
+    /// Entry spans: kind SERVER or CONSUMER.
+    Entry,
+    /// Local roots (no parent, or a remote one), for these services only.
+    LocalRoots(&'a [String]),
+}
+
+/// One pass of RED aggregation. The entry pass reads only cheap columns (kind, status,
+/// duration); `parent_span_id` and `flags` are read only by the local-roots pass, which is
+/// restricted to the few services without entry spans (files are sorted by service, so
+/// Parquet skips the rest).
+fn red_sql(
+    grouping: Grouping,
+    service_filter: bool,
+    pass: &Pass<'_>,
+    first_param: usize,
+) -> String {
     let (g_select, g) = match grouping {
         Grouping::Service => ("", ""),
         Grouping::Operation => (", span_name", ", span_name"),
         Grouping::Series(_) => (", date_bin($4, start_time, $1) AS bucket", ", bucket"),
     };
-    let filter = if service_filter {
-        " AND service_name = $3"
-    } else {
-        ""
+    let mut filter = String::new();
+    if service_filter {
+        filter.push_str(" AND service_name = $3");
+    }
+    let counted = match pass {
+        Pass::Entry => "span_kind IN ('SERVER', 'CONSUMER')",
+        Pass::LocalRoots(services) => {
+            let list: Vec<String> = (0..services.len())
+                .map(|i| format!("${}", first_param + i))
+                .collect();
+            filter.push_str(&format!(" AND service_name IN ({})", list.join(", ")));
+            "(parent_span_id = '' OR (flags & 768) = 768)"
+        }
     };
     format!(
-        "WITH base AS (
-            SELECT service_name{g_select},
-                   span_kind IN ('SERVER', 'CONSUMER') AS is_entry,
-                   (parent_span_id = '' OR (flags & 768) = 768) AS is_root,
-                   status_code = 'ERROR' AS is_error,
-                   CAST(duration_ns AS DOUBLE) AS d
-            FROM spans WHERE start_time >= $1 AND start_time < $2{filter}
-        ), agg AS (
+        "WITH agg AS (
             SELECT service_name{g},
-                   count(*) FILTER (WHERE is_entry) AS e_n,
-                   count(*) FILTER (WHERE is_entry AND is_error) AS e_err,
-                   dd_sketch(d) FILTER (WHERE is_entry) AS e_sk,
-                   count(*) FILTER (WHERE is_root) AS r_n,
-                   count(*) FILTER (WHERE is_root AND is_error) AS r_err,
-                   dd_sketch(d) FILTER (WHERE is_root) AS r_sk
-            FROM base GROUP BY service_name{g}
-        ), pick AS (
-            SELECT *, sum(e_n) OVER (PARTITION BY service_name) > 0 AS has_entry FROM agg
+                   count(*) FILTER (WHERE counted) AS requests,
+                   count(*) FILTER (WHERE counted AND is_error) AS errors,
+                   dd_sketch(d) FILTER (WHERE counted) AS sk
+            FROM (
+                SELECT service_name{g_select}, {counted} AS counted,
+                       status_code = 'ERROR' AS is_error, CAST(duration_ns AS DOUBLE) AS d
+                FROM spans WHERE start_time >= $1 AND start_time < $2{filter}
+            ) AS base
+            GROUP BY service_name{g}
         )
-        SELECT service_name{g},
-               CASE WHEN has_entry THEN e_n ELSE r_n END AS requests,
-               CASE WHEN has_entry THEN e_err ELSE r_err END AS errors,
-               sketch_quantile(CASE WHEN has_entry THEN e_sk ELSE r_sk END, 0.5) AS p50,
-               sketch_quantile(CASE WHEN has_entry THEN e_sk ELSE r_sk END, 0.95) AS p95,
-               sketch_quantile(CASE WHEN has_entry THEN e_sk ELSE r_sk END, 0.99) AS p99
-        FROM pick ORDER BY service_name{g}"
+        SELECT service_name{g}, requests, errors,
+               sketch_quantile(sk, 0.5) AS p50, sketch_quantile(sk, 0.95) AS p95, sketch_quantile(sk, 0.99) AS p99
+        FROM agg ORDER BY service_name{g}"
     )
 }
 
@@ -153,16 +168,65 @@ impl QueryEngine {
         from: i64,
         to: i64,
     ) -> Result<Vec<Red>> {
-        let mut params = vec![ts(from), ts(to)];
-        params.push(ScalarValue::Utf8(Some(
-            service.unwrap_or_default().to_string(),
-        )));
+        let mut out = self
+            .red_pass(grouping, service, from, to, &Pass::Entry)
+            .await?;
+        // Services with no entry spans in the range are measured by their local roots.
+        let mut totals: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for r in &out {
+            *totals
+                .entry(r.service.as_deref().unwrap_or_default())
+                .or_default() += r.requests;
+        }
+        let no_entry: Vec<String> = totals
+            .into_iter()
+            .filter(|(_, n)| *n == 0)
+            .map(|(s, _)| s.to_string())
+            .collect();
+        if !no_entry.is_empty() {
+            let roots = self
+                .red_pass(grouping, service, from, to, &Pass::LocalRoots(&no_entry))
+                .await?;
+            out.retain(|r| {
+                !no_entry
+                    .iter()
+                    .any(|s| Some(s.as_str()) == r.service.as_deref())
+            });
+            out.extend(roots);
+            out.sort_by(|a, b| {
+                (&a.service, &a.operation, &a.time).cmp(&(&b.service, &b.operation, &b.time))
+            });
+        }
+        match grouping {
+            Grouping::Operation => out.retain(|r| r.requests > 0),
+            Grouping::Series(step) => out = fill_buckets(out, service, from, to, step),
+            Grouping::Service => {}
+        }
+        Ok(out)
+    }
+
+    async fn red_pass(
+        &self,
+        grouping: Grouping,
+        service: Option<&str>,
+        from: i64,
+        to: i64,
+        pass: &Pass<'_>,
+    ) -> Result<Vec<Red>> {
+        let mut params = vec![
+            ts(from),
+            ts(to),
+            ScalarValue::Utf8(Some(service.unwrap_or_default().to_string())),
+        ];
         if let Grouping::Series(step) = grouping {
             params.push(ScalarValue::IntervalMonthDayNano(Some(
                 IntervalMonthDayNano::new(0, 0, step),
             )));
         }
-        let sql = red_sql(grouping, service.is_some());
+        let sql = red_sql(grouping, service.is_some(), pass, params.len() + 1);
+        if let Pass::LocalRoots(services) = pass {
+            params.extend(services.iter().map(|s| ScalarValue::Utf8(Some(s.clone()))));
+        }
         let batches = self.query(&sql, params).await?;
         let seconds = match grouping {
             Grouping::Series(step) => step as f64 / 1e9,
@@ -192,11 +256,6 @@ impl QueryEngine {
                 row.time = buckets.as_ref().map(|t| rfc3339(t[i]));
                 out.push(row);
             }
-        }
-        match grouping {
-            Grouping::Operation => out.retain(|r| r.requests > 0),
-            Grouping::Series(step) => out = fill_buckets(out, service, from, to, step),
-            Grouping::Service => {}
         }
         Ok(out)
     }
