@@ -168,7 +168,12 @@ def run(args: argparse.Namespace) -> dict:
             started = time.perf_counter()
             result = con.execute(sql, params).fetchall()
             times_ms.append((time.perf_counter() - started) * 1000.0)
-            if rows is not None and result != rows:
+            # approx_quantile (t-digest) merges per-thread digests in scheduling order, so
+            # its quantiles may differ slightly between runs; counts never may.
+            def comparable(r):
+                return [row[:3] for row in r] if args.approx else r
+
+            if rows is not None and comparable(result) != comparable(rows):
                 raise RuntimeError("DuckDB returned different rows on repeated runs")
             rows = result
     finally:
