@@ -74,26 +74,25 @@ fn red_sql(
     if service_filter {
         filter.push_str(" AND service_name = $3");
     }
-    match pass {
-        Pass::Entry => filter.push_str(" AND span_kind IN ('SERVER', 'CONSUMER')"),
+    let counted = match pass {
+        Pass::Entry => "span_kind IN ('SERVER', 'CONSUMER')",
         Pass::LocalRoots(services) => {
             let list: Vec<String> = (0..services.len())
                 .map(|i| format!("${}", first_param + i))
                 .collect();
-            filter.push_str(&format!(
-                " AND service_name IN ({}) AND (parent_span_id = '' OR (flags & 768) = 768)",
-                list.join(", ")
-            ));
+            filter.push_str(&format!(" AND service_name IN ({})", list.join(", ")));
+            "(parent_span_id = '' OR (flags & 768) = 768)"
         }
-    }
+    };
     format!(
         "WITH agg AS (
             SELECT service_name{g},
-                   count(*) AS requests,
-                   count(*) FILTER (WHERE status_code = 'ERROR') AS errors,
-                   dd_sketch(CAST(duration_ns AS DOUBLE)) AS sk
+                   count(*) FILTER (WHERE counted) AS requests,
+                   count(*) FILTER (WHERE counted AND is_error) AS errors,
+                   dd_sketch(d) FILTER (WHERE counted) AS sk
             FROM (
-                SELECT service_name{g_select}, status_code, duration_ns
+                SELECT service_name{g_select}, {counted} AS counted,
+                       status_code = 'ERROR' AS is_error, CAST(duration_ns AS DOUBLE) AS d
                 FROM spans WHERE start_time >= $1 AND start_time < $2{filter}
             ) AS base
             GROUP BY service_name{g}
@@ -169,34 +168,31 @@ impl QueryEngine {
         from: i64,
         to: i64,
     ) -> Result<Vec<Red>> {
-        // Entry spans in one pass (the kind filter is applied inside the Parquet scan), and
-        // in parallel the services present, which is cheap: a dictionary-encoded column.
-        let (entry, present) = tokio::join!(
-            self.red_pass(grouping, service, from, to, &Pass::Entry),
-            self.services_present(service, from, to)
-        );
-        let mut out = entry?;
-        // Services without entry spans in the range are measured by their local roots.
-        let no_entry: Vec<String> = present?
+        let mut out = self
+            .red_pass(grouping, service, from, to, &Pass::Entry)
+            .await?;
+        // Services with no entry spans in the range are measured by their local roots.
+        let mut totals: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for r in &out {
+            *totals
+                .entry(r.service.as_deref().unwrap_or_default())
+                .or_default() += r.requests;
+        }
+        let no_entry: Vec<String> = totals
             .into_iter()
-            .filter(|s| !out.iter().any(|r| r.service.as_deref() == Some(s.as_str())))
+            .filter(|(_, n)| *n == 0)
+            .map(|(s, _)| s.to_string())
             .collect();
         if !no_entry.is_empty() {
-            out.extend(
-                self.red_pass(grouping, service, from, to, &Pass::LocalRoots(&no_entry))
-                    .await?,
-            );
-            if matches!(grouping, Grouping::Service) {
-                // Listed even with no requests at all, so every service that sent spans shows.
-                let seconds = (to - from) as f64 / 1e9;
-                for s in &no_entry {
-                    if !out.iter().any(|r| r.service.as_deref() == Some(s.as_str())) {
-                        let mut row = red_row(0, 0, seconds, [None; 3]);
-                        row.service = Some(s.clone());
-                        out.push(row);
-                    }
-                }
-            }
+            let roots = self
+                .red_pass(grouping, service, from, to, &Pass::LocalRoots(&no_entry))
+                .await?;
+            out.retain(|r| {
+                !no_entry
+                    .iter()
+                    .any(|s| Some(s.as_str()) == r.service.as_deref())
+            });
+            out.extend(roots);
             out.sort_by(|a, b| {
                 (&a.service, &a.operation, &a.time).cmp(&(&b.service, &b.operation, &b.time))
             });
@@ -205,33 +201,6 @@ impl QueryEngine {
             Grouping::Operation => out.retain(|r| r.requests > 0),
             Grouping::Series(step) => out = fill_buckets(out, service, from, to, step),
             Grouping::Service => {}
-        }
-        Ok(out)
-    }
-
-    /// Services with at least one span in `[from, to)` (just `service` when given).
-    async fn services_present(
-        &self,
-        service: Option<&str>,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<String>> {
-        let filter = if service.is_some() {
-            " AND service_name = $3"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT DISTINCT service_name FROM spans WHERE start_time >= $1 AND start_time < $2{filter}"
-        );
-        let params = vec![
-            ts(from),
-            ts(to),
-            ScalarValue::Utf8(Some(service.unwrap_or_default().to_string())),
-        ];
-        let mut out = Vec::new();
-        for b in &self.query(&sql, params).await? {
-            out.extend(strings(b, "service_name")?);
         }
         Ok(out)
     }
