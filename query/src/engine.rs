@@ -89,7 +89,9 @@ impl QueryEngine {
         let session = SessionConfig::new()
             .with_target_partitions(threads)
             .with_information_schema(true)
-            .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+            // Row-level pushdown slows whole-range dashboard scans (see docs/architecture.md);
+            // statistics and bloom-filter pruning work without it.
+            .set_bool("datafusion.execution.parquet.pushdown_filters", false);
         let runtime_env = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
             .with_memory_limit(config.memory_limit, 1.0)
             .build_arc()?;
