@@ -1,7 +1,6 @@
 //! Trace lookup and trace search.
 
 use datafusion::common::ScalarValue;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::QueryEngine;
@@ -18,10 +17,6 @@ pub struct TraceSearch {
     pub error: Option<bool>,
     pub limit: Option<usize>,
 }
-
-/// One trace found by a search.
-#[derive(Debug, Clone, Serialize)]
-pub struct TraceSummary(pub Map<String, Value>);
 
 /// Normalizes a trace id: 32 hex digits, lowercase.
 pub fn parse_trace_id(id: &str) -> Result<String> {
