@@ -92,11 +92,11 @@ pub fn encode_response(format: Format, response: &ExportTraceServiceResponse) ->
     }
 }
 
-fn response(converted: &Converted) -> ExportTraceServiceResponse {
+fn response(rejected: i64, error_message: String) -> ExportTraceServiceResponse {
     ExportTraceServiceResponse {
-        partial_success: (converted.rejected > 0).then(|| ExportTracePartialSuccess {
-            rejected_spans: converted.rejected,
-            error_message: converted.error_message.clone(),
+        partial_success: (rejected > 0).then_some(ExportTracePartialSuccess {
+            rejected_spans: rejected,
+            error_message,
         }),
     }
 }
@@ -144,12 +144,15 @@ impl Collector {
     }
 
     async fn store(&self, converted: Converted) -> Result<ExportTraceServiceResponse> {
-        if converted.batch.num_rows() > 0 {
-            self.storage
-                .write(Table::Spans, converted.batch.clone())
-                .await?;
+        let Converted {
+            batch,
+            rejected,
+            error_message,
+        } = converted;
+        if batch.num_rows() > 0 {
+            self.storage.write(Table::Spans, batch).await?;
         }
-        Ok(response(&converted))
+        Ok(response(rejected, error_message))
     }
 }
 

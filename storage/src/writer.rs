@@ -117,22 +117,12 @@ impl Writer {
         if self.pending.is_empty() {
             return;
         }
-        if self.broken {
-            match SegmentWriter::create(&self.wal_dir, self.segment.id() + 1) {
-                Ok(s) => {
-                    self.segment = s;
-                    self.broken = false;
-                }
-                Err(e) => {
-                    self.buf.clear();
-                    for p in std::mem::take(&mut self.pending) {
-                        let _ = p.ack.send(Err(Error::WalWrite {
-                            message: format!("wal unavailable: {e}"),
-                        }));
-                    }
-                    return;
-                }
-            }
+        if self.broken
+            && let Err(e) = self.next_segment()
+        {
+            self.buf.clear();
+            self.fail_pending(&format!("wal unavailable: {e}"));
+            return;
         }
         let written =
             self.segment
@@ -142,25 +132,17 @@ impl Writer {
                     FsyncPolicy::Never => Ok(()),
                 });
         self.buf.clear();
-        let pending = std::mem::take(&mut self.pending);
         if let Err(e) = written {
-            error!(error = %e, writes = pending.len(), "wal write failed; the writes were not acknowledged");
-            let message = e.to_string();
-            for p in pending {
-                let _ = p.ack.send(Err(Error::WalWrite {
-                    message: message.clone(),
-                }));
-            }
+            error!(error = %e, writes = self.pending.len(), "wal write failed; the writes were not acknowledged");
+            self.fail_pending(&e.to_string());
             // The segment may end in a partial record: continue in a fresh one.
-            match SegmentWriter::create(&self.wal_dir, self.segment.id() + 1) {
-                Ok(s) => self.segment = s,
-                Err(e) => {
-                    warn!(error = %e, "could not start a new wal segment; refusing writes until one can be");
-                    self.broken = true;
-                }
+            if let Err(e) = self.next_segment() {
+                warn!(error = %e, "could not start a new wal segment; refusing writes until one can be");
+                self.broken = true;
             }
             return;
         }
+        let pending = std::mem::take(&mut self.pending);
         let mut acks = Vec::with_capacity(pending.len());
         {
             let mut state = self.shared.state_mut();
@@ -183,10 +165,26 @@ impl Writer {
         }
     }
 
+    /// Answers every staged write with an error.
+    fn fail_pending(&mut self, message: &str) {
+        for p in std::mem::take(&mut self.pending) {
+            let _ = p.ack.send(Err(Error::WalWrite {
+                message: message.to_string(),
+            }));
+        }
+    }
+
+    /// Continues in a new, empty segment after the current one.
+    fn next_segment(&mut self) -> Result<()> {
+        self.segment = SegmentWriter::create(&self.wal_dir, self.segment.id() + 1)?;
+        self.broken = false;
+        Ok(())
+    }
+
     fn rotate(&mut self) -> Result<Option<Arc<Sealed>>> {
         let through = self.segment.id();
         self.segment.sync()?;
-        self.segment = SegmentWriter::create(&self.wal_dir, through + 1)?;
+        self.next_segment()?;
         Ok(self.shared.state_mut().seal(through))
     }
 }
