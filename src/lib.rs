@@ -112,6 +112,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 
     let grpc = tonic::transport::Server::builder()
         .add_service(headroom_collector::grpc::trace_service(collector.clone()))
+        .add_service(headroom_collector::grpc::logs_service(collector.clone()))
+        .add_service(headroom_collector::grpc::metrics_service(collector.clone()))
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
             shutdown.clone().cancelled_owned(),

@@ -1,4 +1,5 @@
-//! OTLP/HTTP receiver (`POST /v1/traces`).
+//! OTLP/HTTP receivers (`POST /v1/traces`, `/v1/logs`, `/v1/metrics`), protobuf or JSON,
+//! optionally gzip-compressed.
 
 use axum::Router;
 use axum::body::Body;
@@ -10,7 +11,10 @@ use prost::Message;
 
 use crate::Collector;
 use crate::error::{Error, Result};
-use crate::ingest::Format;
+use crate::ingest::{Format, Signal};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 /// `google.rpc.Status`, the error body OTLP/HTTP specifies. Declared here because
 /// opentelemetry-proto does not ship it; prost does the encoding.
@@ -25,26 +29,28 @@ struct RpcStatus {
 /// The OTLP/HTTP routes.
 pub fn router(collector: Collector) -> Router {
     Router::new()
-        .route("/v1/traces", post(export_traces))
+        .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
+        .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
+        .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))
         // Our handler enforces the (decompressed) limit itself; keep axum's cap out of the way.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(collector)
 }
 
-async fn export_traces(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
+async fn export<S: Signal>(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
     let format = headers
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap_or("<invalid>"))
         .unwrap_or("")
         .to_string();
     let reply_format = Format::from_content_type(&format).unwrap_or(Format::Json);
-    match handle(&c, &format, &headers, body).await {
+    match handle::<S>(&c, &format, &headers, body).await {
         Ok(bytes) => ([(header::CONTENT_TYPE, reply_format.content_type())], bytes).into_response(),
         Err(e) => error_response(&e, reply_format),
     }
 }
 
-async fn handle(
+async fn handle<S: Signal>(
     c: &Collector,
     content_type: &str,
     headers: &HeaderMap,
@@ -75,8 +81,8 @@ async fn handle(
             }
         }
     })?;
-    let response = c.export_traces_body(format, gzip, body).await?;
-    Ok(crate::ingest::encode_response(format, &response))
+    let response = c.export_body::<S>(format, gzip, body).await?;
+    Ok(crate::ingest::encode_response::<S>(format, &response))
 }
 
 fn error_response(e: &Error, format: Format) -> Response {

@@ -3,16 +3,24 @@
 
 use std::io::Read;
 
+use arrow::array::RecordBatch;
 use bytes::Bytes;
 use headroom_storage::Table;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::Collector;
 use crate::error::{Error, Result};
-use crate::traces::{Converted, convert, normalize_json_enums};
 
 /// Wire format of an OTLP/HTTP body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,10 +69,116 @@ pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Decodes an OTLP/HTTP traces body.
-pub fn decode_traces(format: Format, body: &[u8]) -> Result<ExportTraceServiceRequest> {
+/// One OTLP signal: its export request and response types, the table it lands in, and
+/// how its requests become Arrow rows. The export path is the same for all three.
+pub trait Signal: Message + Default + DeserializeOwned + Send + 'static {
+    /// The export response.
+    type Response: Message + Serialize + Send + 'static;
+    /// Where the rows go.
+    const TABLE: Table;
+    /// Rewrites enum names in an OTLP/JSON body into the numbers prost expects.
+    fn normalize_json(value: &mut serde_json::Value);
+    /// Converts a request into rows, rejecting invalid items one by one.
+    fn convert(&self) -> Result<Converted>;
+    /// The response reporting `rejected` items (`partial_success`), if any.
+    fn response(rejected: i64, error_message: String) -> Self::Response;
+    /// Whether a response reports no rejections.
+    fn is_full_success(response: &Self::Response) -> bool;
+}
+
+impl Signal for ExportTraceServiceRequest {
+    type Response = ExportTraceServiceResponse;
+    const TABLE: Table = Table::Spans;
+    fn normalize_json(value: &mut serde_json::Value) {
+        crate::traces::normalize_json_enums(value);
+    }
+    fn convert(&self) -> Result<Converted> {
+        crate::traces::convert(self)
+    }
+    fn response(rejected: i64, error_message: String) -> Self::Response {
+        ExportTraceServiceResponse {
+            partial_success: (rejected > 0).then_some(ExportTracePartialSuccess {
+                rejected_spans: rejected,
+                error_message,
+            }),
+        }
+    }
+    fn is_full_success(response: &Self::Response) -> bool {
+        response.partial_success.is_none()
+    }
+}
+
+impl Signal for ExportLogsServiceRequest {
+    type Response = ExportLogsServiceResponse;
+    const TABLE: Table = Table::Logs;
+    fn normalize_json(value: &mut serde_json::Value) {
+        crate::logs::normalize_json_enums(value);
+    }
+    fn convert(&self) -> Result<Converted> {
+        crate::logs::convert(self)
+    }
+    fn response(rejected: i64, error_message: String) -> Self::Response {
+        ExportLogsServiceResponse {
+            partial_success: (rejected > 0).then_some(ExportLogsPartialSuccess {
+                rejected_log_records: rejected,
+                error_message,
+            }),
+        }
+    }
+    fn is_full_success(response: &Self::Response) -> bool {
+        response.partial_success.is_none()
+    }
+}
+
+impl Signal for ExportMetricsServiceRequest {
+    type Response = ExportMetricsServiceResponse;
+    const TABLE: Table = Table::Metrics;
+    fn normalize_json(value: &mut serde_json::Value) {
+        crate::metrics::normalize_json_enums(value);
+    }
+    fn convert(&self) -> Result<Converted> {
+        crate::metrics::convert(self)
+    }
+    fn response(rejected: i64, error_message: String) -> Self::Response {
+        ExportMetricsServiceResponse {
+            partial_success: (rejected > 0).then_some(ExportMetricsPartialSuccess {
+                rejected_data_points: rejected,
+                error_message,
+            }),
+        }
+    }
+    fn is_full_success(response: &Self::Response) -> bool {
+        response.partial_success.is_none()
+    }
+}
+
+/// The outcome of converting one export request.
+#[derive(Debug)]
+pub struct Converted {
+    /// Accepted rows (may be empty).
+    pub batch: RecordBatch,
+    /// Number of items rejected.
+    pub rejected: i64,
+    /// Why the first rejected items were rejected.
+    pub error_message: String,
+}
+
+/// The elements of the array at `key` in a JSON object (none if absent or not an array).
+pub(crate) fn json_array<'a>(
+    value: &'a mut serde_json::Value,
+    key: &str,
+) -> impl Iterator<Item = &'a mut serde_json::Value> {
+    value
+        .get_mut(key)
+        .and_then(|v| v.as_array_mut())
+        .into_iter()
+        .flatten()
+}
+
+/// Decodes an OTLP/HTTP body.
+pub fn decode<S: Signal>(format: Format, body: &[u8]) -> Result<S> {
     match format {
-        Format::Protobuf => ExportTraceServiceRequest::decode(body).map_err(|e| Error::Malformed {
+        Format::Protobuf => S::decode(body).map_err(|e| Error::Malformed {
             format: "protobuf",
             message: e.to_string(),
         }),
@@ -74,30 +188,21 @@ pub fn decode_traces(format: Format, body: &[u8]) -> Result<ExportTraceServiceRe
                 message: e.to_string(),
             };
             let mut value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
-            normalize_json_enums(&mut value);
+            S::normalize_json(&mut value);
             serde_json::from_value(value).map_err(malformed)
         }
     }
 }
 
 /// Encodes an export response in `format`.
-pub fn encode_response(format: Format, response: &ExportTraceServiceResponse) -> Bytes {
+pub fn encode_response<S: Signal>(format: Format, response: &S::Response) -> Bytes {
     match format {
         Format::Protobuf => Bytes::from(response.encode_to_vec()),
         // A full success is `{}`: OTLP/JSON omits unset fields rather than writing null.
-        Format::Json if response.partial_success.is_none() => Bytes::from_static(b"{}"),
+        Format::Json if S::is_full_success(response) => Bytes::from_static(b"{}"),
         Format::Json => {
             Bytes::from(serde_json::to_vec(response).unwrap_or_else(|_| b"{}".to_vec()))
         }
-    }
-}
-
-fn response(rejected: i64, error_message: String) -> ExportTraceServiceResponse {
-    ExportTraceServiceResponse {
-        partial_success: (rejected > 0).then_some(ExportTracePartialSuccess {
-            rejected_spans: rejected,
-            error_message,
-        }),
     }
 }
 
@@ -110,23 +215,20 @@ impl Collector {
     }
 
     /// Converts (on the blocking pool) and durably stores a decoded request.
-    pub async fn export_traces(
-        &self,
-        request: ExportTraceServiceRequest,
-    ) -> Result<ExportTraceServiceResponse> {
-        let converted = tokio::task::spawn_blocking(move || convert(&request))
+    pub async fn export<S: Signal>(&self, request: S) -> Result<S::Response> {
+        let converted = tokio::task::spawn_blocking(move || request.convert())
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
-        self.store(converted).await
+        self.store::<S>(converted).await
     }
 
     /// Decompresses, decodes, converts (all on the blocking pool) and stores an HTTP body.
-    pub async fn export_traces_body(
+    pub async fn export_body<S: Signal>(
         &self,
         format: Format,
         gzip: bool,
         body: Bytes,
-    ) -> Result<ExportTraceServiceResponse> {
+    ) -> Result<S::Response> {
         let limit = self.config.max_request_bytes;
         let converted = tokio::task::spawn_blocking(move || {
             let inflated;
@@ -136,23 +238,23 @@ impl Collector {
             } else {
                 &body
             };
-            convert(&decode_traces(format, raw)?)
+            decode::<S>(format, raw)?.convert()
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
-        self.store(converted).await
+        self.store::<S>(converted).await
     }
 
-    async fn store(&self, converted: Converted) -> Result<ExportTraceServiceResponse> {
+    async fn store<S: Signal>(&self, converted: Converted) -> Result<S::Response> {
         let Converted {
             batch,
             rejected,
             error_message,
         } = converted;
         if batch.num_rows() > 0 {
-            self.storage.write(Table::Spans, batch).await?;
+            self.storage.write(S::TABLE, batch).await?;
         }
-        Ok(response(rejected, error_message))
+        Ok(S::response(rejected, error_message))
     }
 }
 
@@ -205,8 +307,8 @@ mod tests {
              "startTimeUnixNano":1544712660000000001,"endTimeUnixNano":1544712660000000002,"status":{"code":1}},
             {"traceId":"","spanId":"eee19b7ec3c1b176","name":"bad","startTimeUnixNano":"1","endTimeUnixNano":"2"}
           ]}]}]}"#;
-        let req = decode_traces(Format::Json, body).expect("decodes");
-        let c = convert(&req).expect("converts");
+        let req = decode::<ExportTraceServiceRequest>(Format::Json, body).expect("decodes");
+        let c = req.convert().expect("converts");
         assert_eq!(c.batch.num_rows(), 2);
         assert_eq!(c.rejected, 1);
         assert!(c.error_message.contains("trace_id"), "{}", c.error_message);
@@ -226,15 +328,15 @@ mod tests {
     #[test]
     fn malformed_bodies() {
         assert!(matches!(
-            decode_traces(Format::Protobuf, b"\xff\xff\xff"),
+            decode::<ExportTraceServiceRequest>(Format::Protobuf, b"\xff\xff\xff"),
             Err(Error::Malformed { .. })
         ));
         assert!(matches!(
-            decode_traces(Format::Json, b"{not json"),
+            decode::<ExportTraceServiceRequest>(Format::Json, b"{not json"),
             Err(Error::Malformed { .. })
         ));
         assert!(matches!(
-            decode_traces(
+            decode::<ExportTraceServiceRequest>(
                 Format::Json,
                 br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#
             ),

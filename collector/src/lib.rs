@@ -1,9 +1,11 @@
 //! # headroom-collector
 //!
-//! Owns the OTLP receivers: OTLP/gRPC (tonic) and OTLP/HTTP (axum) for traces. A request is
+//! Owns the OTLP receivers: OTLP/gRPC (tonic) and OTLP/HTTP (axum) for traces, logs and
+//! metrics. A request is
 //! decoded and converted to an Arrow batch off the I/O runtime, written to
 //! [`headroom_storage::Storage`], and acknowledged only once storage reports it durable.
-//! Spans that cannot be stored are reported through OTLP `partial_success`.
+//! Spans, log records or data points that cannot be stored are reported through OTLP
+//! `partial_success`; the rest of the request is kept.
 //!
 //! Back-pressure: at most `max_in_flight_requests` exports are processed at once and
 //! storage refuses writes when its queue or memory budget is full; both answer "retry
@@ -18,6 +20,8 @@ mod error;
 pub mod grpc;
 pub mod http;
 pub mod ingest;
+pub mod logs;
+pub mod metrics;
 pub mod traces;
 
 use std::sync::Arc;

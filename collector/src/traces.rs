@@ -5,33 +5,18 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampNanosecondBuilder, UInt32Builder,
-};
+use arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder, UInt32Builder};
 use headroom_storage::Table;
 use headroom_storage::schema::{event_fields, link_fields};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
-use crate::anyvalue::write_value;
-use crate::columns::{ListOffsets, StringMapBuilder};
+use crate::columns::{
+    ListOffsets, Rejections, StringMapBuilder, attrs_into, hex_id, resource_service, time_ns,
+    ts_builder,
+};
 use crate::error::{Error, Result};
-
-/// The outcome of converting one export request.
-#[derive(Debug)]
-pub struct Converted {
-    /// Accepted spans (may have zero rows).
-    pub batch: RecordBatch,
-    /// Number of spans rejected.
-    pub rejected: i64,
-    /// Why the first rejected spans were rejected.
-    pub error_message: String,
-}
-
-/// Service name used when a resource has no `service.name` (SDKs send
-/// `unknown_service:<process>` themselves; this covers senders that send nothing).
-pub const UNKNOWN_SERVICE: &str = "unknown_service";
+use crate::ingest::{Converted, json_array};
 
 const KINDS: [&str; 6] = [
     "UNSPECIFIED",
@@ -42,28 +27,6 @@ const KINDS: [&str; 6] = [
     "CONSUMER",
 ];
 const STATUS: [&str; 3] = ["UNSET", "OK", "ERROR"];
-
-fn ts(ts: TimestampNanosecondBuilder) -> TimestampNanosecondBuilder {
-    ts.with_timezone("UTC")
-}
-
-fn attrs_into(map: &mut StringMapBuilder, attrs: &[KeyValue], scratch: &mut String) {
-    for kv in attrs {
-        scratch.clear();
-        write_value(kv.value.as_ref(), scratch);
-        map.insert(&kv.key, scratch);
-    }
-}
-
-fn hex_id(bytes: &[u8], len: usize, what: &str) -> std::result::Result<String, String> {
-    if bytes.len() != len {
-        return Err(format!("{what} must be {len} bytes, got {}", bytes.len()));
-    }
-    if bytes.iter().all(|b| *b == 0) {
-        return Err(format!("{what} is all zeros"));
-    }
-    Ok(hex::encode(bytes))
-}
 
 fn validate(span: &Span) -> std::result::Result<(String, String, String), String> {
     let trace_id = hex_id(&span.trace_id, 16, "trace_id")?;
@@ -79,9 +42,7 @@ fn validate(span: &Span) -> std::result::Result<(String, String, String), String
     if span.end_time_unix_nano < span.start_time_unix_nano {
         return Err("end_time_unix_nano is before start_time_unix_nano".into());
     }
-    if span.start_time_unix_nano > i64::MAX as u64 || span.end_time_unix_nano > i64::MAX as u64 {
-        return Err("timestamp out of range".into());
-    }
+    time_ns(span.end_time_unix_nano, "end_time_unix_nano")?;
     Ok((trace_id, span_id, parent))
 }
 
@@ -100,8 +61,8 @@ pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
     let mut service_name = StringBuilder::new();
     let mut span_name = StringBuilder::new();
     let mut span_kind = StringBuilder::new();
-    let mut start_time = ts(TimestampNanosecondBuilder::with_capacity(n));
-    let mut end_time = ts(TimestampNanosecondBuilder::with_capacity(n));
+    let mut start_time = ts_builder(n);
+    let mut end_time = ts_builder(n);
     let mut duration = Int64Builder::with_capacity(n);
     let mut status_code = StringBuilder::new();
     let mut status_message = StringBuilder::new();
@@ -111,11 +72,8 @@ pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
     let mut attributes = StringMapBuilder::new();
     let mut resource_attributes = StringMapBuilder::new();
     let mut events = ListOffsets::new();
-    let (mut ev_time, mut ev_name, mut ev_attrs) = (
-        ts(TimestampNanosecondBuilder::new()),
-        StringBuilder::new(),
-        StringMapBuilder::new(),
-    );
+    let (mut ev_time, mut ev_name, mut ev_attrs) =
+        (ts_builder(0), StringBuilder::new(), StringMapBuilder::new());
     let mut links = ListOffsets::new();
     let (mut ln_trace, mut ln_span, mut ln_state, mut ln_attrs) = (
         StringBuilder::new(),
@@ -124,24 +82,11 @@ pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
         StringMapBuilder::new(),
     );
 
-    let mut rejected = 0i64;
-    let mut reasons: Vec<String> = Vec::new();
+    let mut rejections = Rejections::default();
     let mut scratch = String::new();
 
     for rs in &request.resource_spans {
-        let res_attrs: &[KeyValue] = rs
-            .resource
-            .as_ref()
-            .map(|r| r.attributes.as_slice())
-            .unwrap_or_default();
-        let mut service = UNKNOWN_SERVICE.to_string();
-        if let Some(kv) = res_attrs.iter().find(|kv| kv.key == "service.name") {
-            scratch.clear();
-            write_value(kv.value.as_ref(), &mut scratch);
-            if !scratch.is_empty() {
-                service = scratch.clone();
-            }
-        }
+        let (res_attrs, service) = resource_service(rs.resource.as_ref());
         for ss in &rs.scope_spans {
             let (sname, sversion) = ss
                 .scope
@@ -151,10 +96,7 @@ pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
                 let (tid, sid, pid) = match validate(span) {
                     Ok(ids) => ids,
                     Err(reason) => {
-                        rejected += 1;
-                        if reasons.len() < 3 {
-                            reasons.push(format!("span {:?}: {reason}", span.name));
-                        }
+                        rejections.reject(|| format!("span {:?}: {reason}", span.name));
                         continue;
                     }
                 };
@@ -249,14 +191,10 @@ pub fn convert(request: &ExportTraceServiceRequest) -> Result<Converted> {
     ];
     let batch = RecordBatch::try_new(Table::Spans.schema(), columns)
         .map_err(|e| Error::Internal(format!("building span batch: {e}")))?;
-    let mut error_message = reasons.join("; ");
-    if rejected > reasons.len() as i64 {
-        error_message.push_str(&format!("; and {} more", rejected - reasons.len() as i64));
-    }
     Ok(Converted {
         batch,
-        rejected,
-        error_message,
+        rejected: rejections.count,
+        error_message: rejections.message(),
     })
 }
 
@@ -277,18 +215,9 @@ pub(crate) fn normalize_json_enums(root: &mut serde_json::Value) {
             *v = serde_json::Value::from(i);
         }
     };
-    let Some(rss) = root.get_mut("resourceSpans").and_then(|v| v.as_array_mut()) else {
-        return;
-    };
-    for rs in rss {
-        let Some(sss) = rs.get_mut("scopeSpans").and_then(|v| v.as_array_mut()) else {
-            continue;
-        };
-        for ss in sss {
-            let Some(spans) = ss.get_mut("spans").and_then(|v| v.as_array_mut()) else {
-                continue;
-            };
-            for span in spans {
+    for rs in json_array(root, "resourceSpans") {
+        for ss in json_array(rs, "scopeSpans") {
+            for span in json_array(ss, "spans") {
                 if let Some(kind) = span.get_mut("kind") {
                     fix(kind, &KIND_NAMES);
                 }

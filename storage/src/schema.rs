@@ -11,16 +11,20 @@ use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
     Spans,
+    Logs,
+    Metrics,
 }
 
 impl Table {
     /// Every table, in WAL id order.
-    pub const ALL: [Table; 1] = [Table::Spans];
+    pub const ALL: [Table; 3] = [Table::Spans, Table::Logs, Table::Metrics];
 
     /// The SQL and object-store name of the table.
     pub fn name(self) -> &'static str {
         match self {
             Table::Spans => "spans",
+            Table::Logs => "logs",
+            Table::Metrics => "metrics",
         }
     }
 
@@ -28,6 +32,8 @@ impl Table {
     pub fn wal_id(self) -> u8 {
         match self {
             Table::Spans => 1,
+            Table::Logs => 2,
+            Table::Metrics => 3,
         }
     }
 
@@ -40,6 +46,8 @@ impl Table {
     pub fn schema(self) -> SchemaRef {
         match self {
             Table::Spans => Arc::clone(&SPANS_SCHEMA),
+            Table::Logs => Arc::clone(&LOGS_SCHEMA),
+            Table::Metrics => Arc::clone(&METRICS_SCHEMA),
         }
     }
 
@@ -47,6 +55,7 @@ impl Table {
     pub fn time_column(self) -> &'static str {
         match self {
             Table::Spans => "start_time",
+            Table::Logs | Table::Metrics => "timestamp",
         }
     }
 
@@ -54,6 +63,9 @@ impl Table {
     pub fn sort_columns(self) -> &'static [&'static str] {
         match self {
             Table::Spans => &["service_name", "start_time"],
+            Table::Logs => &["service_name", "timestamp"],
+            // Series queries select one metric: keep its points together.
+            Table::Metrics => &["metric_name", "service_name", "timestamp"],
         }
     }
 }
@@ -103,6 +115,30 @@ fn list_of(fields: Fields) -> DataType {
     DataType::List(Arc::new(Field::new("item", DataType::Struct(fields), true)))
 }
 
+/// `list<item>` of a primitive type, as arrow's `ListBuilder` makes it.
+pub fn list_of_primitive(item: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new("item", item, true)))
+}
+
+/// Fields of one element of the `quantiles` list (summary points).
+pub fn quantile_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("quantile", DataType::Float64, false),
+        Field::new("value", DataType::Float64, false),
+    ])
+}
+
+/// Fields of one element of the `exemplars` list (metric points).
+pub fn exemplar_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("time", timestamp_type(), false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("trace_id", DataType::Utf8, false),
+        Field::new("span_id", DataType::Utf8, false),
+        Field::new("attributes", string_map_type(), false),
+    ])
+}
+
 static SPANS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let utf8 = |name: &str| Field::new(name, DataType::Utf8, false);
     Arc::new(Schema::new(vec![
@@ -125,6 +161,74 @@ static SPANS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("resource_attributes", string_map_type(), false),
         Field::new("events", list_of(event_fields()), false),
         Field::new("links", list_of(link_fields()), false),
+    ]))
+});
+
+static LOGS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let utf8 = |name: &str| Field::new(name, DataType::Utf8, false);
+    Arc::new(Schema::new(vec![
+        // `time_unix_nano`, or the observed time when the sender left it unset.
+        Field::new("timestamp", timestamp_type(), false),
+        Field::new("observed_timestamp", timestamp_type(), false),
+        utf8("service_name"),
+        Field::new("severity_number", DataType::Int32, false),
+        utf8("severity_text"),
+        // Strings as they are; any other body as OTLP/JSON-style JSON text.
+        utf8("body"),
+        // Hex, or empty when the record is not tied to a span.
+        utf8("trace_id"),
+        utf8("span_id"),
+        Field::new("flags", DataType::UInt32, false),
+        utf8("event_name"),
+        utf8("scope_name"),
+        utf8("scope_version"),
+        Field::new("attributes", string_map_type(), false),
+        Field::new("resource_attributes", string_map_type(), false),
+    ]))
+});
+
+static METRICS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let utf8 = |name: &str| Field::new(name, DataType::Utf8, false);
+    let f64_null = |name: &str| Field::new(name, DataType::Float64, true);
+    let u64_list = |name: &str| Field::new(name, list_of_primitive(DataType::UInt64), true);
+    Arc::new(Schema::new(vec![
+        Field::new("timestamp", timestamp_type(), false),
+        // Null when the sender left it unset (gauges usually do).
+        Field::new("start_timestamp", timestamp_type(), true),
+        utf8("service_name"),
+        utf8("metric_name"),
+        // gauge | sum | histogram | exponential_histogram | summary
+        utf8("metric_type"),
+        utf8("unit"),
+        utf8("description"),
+        // cumulative | delta; null for gauges and summaries.
+        Field::new("temporality", DataType::Utf8, true),
+        Field::new("is_monotonic", DataType::Boolean, true),
+        // Gauge and sum points (integers as float64).
+        f64_null("value"),
+        // Histogram, exponential histogram and summary points.
+        Field::new("count", DataType::UInt64, true),
+        f64_null("sum"),
+        f64_null("min"),
+        f64_null("max"),
+        // Explicit-bucket histograms: n bounds, n + 1 counts.
+        Field::new("bucket_bounds", list_of_primitive(DataType::Float64), true),
+        u64_list("bucket_counts"),
+        // Exponential histograms.
+        Field::new("exp_scale", DataType::Int32, true),
+        Field::new("exp_zero_count", DataType::UInt64, true),
+        f64_null("exp_zero_threshold"),
+        Field::new("exp_positive_offset", DataType::Int32, true),
+        u64_list("exp_positive_counts"),
+        Field::new("exp_negative_offset", DataType::Int32, true),
+        u64_list("exp_negative_counts"),
+        // Summaries.
+        Field::new("quantiles", list_of(quantile_fields()), true),
+        Field::new("exemplars", list_of(exemplar_fields()), false),
+        Field::new("flags", DataType::UInt32, false),
+        utf8("scope_name"),
+        Field::new("attributes", string_map_type(), false),
+        Field::new("resource_attributes", string_map_type(), false),
     ]))
 });
 
