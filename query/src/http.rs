@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 
 use crate::QueryEngine;
 use crate::error::{Error, Result};
+use crate::logs::{LogSearch, parse_severity};
+use crate::metrics::{Agg, SeriesRequest};
 use crate::red::Grouping;
 use crate::time::{parse_step, range};
 use crate::traces::TraceSearch;
@@ -33,6 +35,9 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/services/{service}/series", get(series))
         .route("/api/v1/traces", get(search_traces))
         .route("/api/v1/traces/{trace_id}", get(trace))
+        .route("/api/v1/logs", get(search_logs))
+        .route("/api/v1/metrics", get(metric_names))
+        .route("/api/v1/metrics/{name}/series", get(metric_series))
         .with_state(engine)
 }
 
@@ -101,16 +106,7 @@ async fn series(
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> Result<Json<Value>> {
     let (from, to) = p.resolve()?;
-    let step = match &p.step {
-        Some(s) => parse_step(s)?,
-        // About 60 points, at least one second.
-        None => ((to - from) / 60).max(1_000_000_000),
-    };
-    if (to - from + step - 1) / step > 10_000 {
-        return Err(Error::BadRequest(
-            "too many points: use a larger step".into(),
-        ));
-    }
+    let step = step_for(p.step.as_deref(), from, to)?;
     // Buckets align to `from`.
     let rows = e
         .red(Grouping::Series(step), Some(&service), from, to)
@@ -155,6 +151,109 @@ async fn search_traces(
     };
     let traces = e.search_traces(&search, from, to).await?;
     Ok(Json(json!({"range": window(from, to), "traces": traces})))
+}
+
+#[derive(Debug, Deserialize)]
+struct LogParams {
+    from: Option<String>,
+    to: Option<String>,
+    service: Option<String>,
+    severity_min: Option<String>,
+    q: Option<String>,
+    trace_id: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn search_logs(
+    State(e): State<Engine>,
+    ApiQuery(p): ApiQuery<LogParams>,
+) -> Result<Json<Value>> {
+    let (from, to) = range(p.from.as_deref(), p.to.as_deref(), now_ns())?;
+    let search = LogSearch {
+        service: p.service.filter(|s| !s.is_empty()),
+        severity_min: p
+            .severity_min
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(parse_severity)
+            .transpose()?,
+        q: p.q,
+        trace_id: p.trace_id.filter(|s| !s.is_empty()),
+        limit: p.limit,
+        cursor: p.cursor.filter(|s| !s.is_empty()),
+    };
+    let page = e.search_logs(&search, from, to).await?;
+    Ok(Json(
+        json!({"range": window(from, to), "logs": page.logs, "next_cursor": page.next_cursor}),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct MetricParams {
+    from: Option<String>,
+    to: Option<String>,
+    service: Option<String>,
+    step: Option<String>,
+    agg: Option<String>,
+    group_by: Option<String>,
+}
+
+async fn metric_names(
+    State(e): State<Engine>,
+    ApiQuery(p): ApiQuery<MetricParams>,
+) -> Result<Json<Value>> {
+    let (from, to) = range(p.from.as_deref(), p.to.as_deref(), now_ns())?;
+    let metrics = e.metric_names(from, to, p.service.as_deref()).await?;
+    Ok(Json(json!({"range": window(from, to), "metrics": metrics})))
+}
+
+async fn metric_series(
+    State(e): State<Engine>,
+    Path(name): Path<String>,
+    ApiQuery(p): ApiQuery<MetricParams>,
+) -> Result<Json<Value>> {
+    let (from, to) = range(p.from.as_deref(), p.to.as_deref(), now_ns())?;
+    let step = step_for(p.step.as_deref(), from, to)?;
+    let request = SeriesRequest {
+        name,
+        from,
+        to,
+        step,
+        agg: Agg::parse(p.agg.as_deref().unwrap_or("avg"))?,
+        group_by: p
+            .group_by
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(String::from)
+            .collect(),
+        service: p.service.filter(|s| !s.is_empty()),
+    };
+    let mut body = e.metric_series(&request).await?;
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("range".into(), window(from, to));
+        obj.insert("step_ms".into(), json!(step / 1_000_000));
+        obj.insert("agg".into(), json!(p.agg.as_deref().unwrap_or("avg")));
+    }
+    Ok(Json(body))
+}
+
+/// The bucket width: `step` if given, else about 60 buckets of at least a second; at most
+/// 10 000 buckets.
+fn step_for(step: Option<&str>, from: i64, to: i64) -> Result<i64> {
+    let step = match step {
+        Some(s) => parse_step(s)?,
+        None => ((to - from) / 60).max(1_000_000_000),
+    };
+    if (to - from + step - 1) / step > 10_000 {
+        return Err(Error::BadRequest(
+            "too many points: use a larger step".into(),
+        ));
+    }
+    Ok(step)
 }
 
 async fn trace(State(e): State<Engine>, Path(trace_id): Path<String>) -> Result<Json<Value>> {
