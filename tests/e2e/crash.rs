@@ -1,17 +1,33 @@
-//! SIGKILL right after acknowledgement: after restart every acknowledged span is
-//! queryable exactly once, whether it was in Parquet, in the WAL, or replayed and unflushed.
+//! SIGKILL right after acknowledgement: after restart every acknowledged
+//! span, log record and metric point is queryable exactly once, whether it was in Parquet, in
+//! the WAL, or replayed and unflushed.
 
 use std::time::{Duration, SystemTime};
 
 use crate::otlp_rust::{Transport, export, workload};
 use crate::server::Server;
+use crate::signals::send_acked_logs_and_points;
 
-async fn counts(server: &Server) -> (i64, i64) {
-    let total = server.sql_i64("SELECT count(*) FROM spans").await;
-    let distinct = server
-        .sql_i64("SELECT count(DISTINCT span_id) FROM spans")
-        .await;
-    (total, distinct)
+/// (spans, distinct span ids, log records, distinct bodies, metric points, distinct routes).
+async fn counts(server: &Server) -> [i64; 6] {
+    [
+        server.sql_i64("SELECT count(*) FROM spans").await,
+        server
+            .sql_i64("SELECT count(DISTINCT span_id) FROM spans")
+            .await,
+        server.sql_i64("SELECT count(*) FROM logs").await,
+        server
+            .sql_i64("SELECT count(DISTINCT body) FROM logs")
+            .await,
+        server.sql_i64("SELECT count(*) FROM metrics").await,
+        server
+            .sql_i64("SELECT count(DISTINCT attributes['route']) FROM metrics")
+            .await,
+    ]
+}
+
+fn expect(spans: i64, others: i64) -> [i64; 6] {
+    [spans, spans, others, others, others, others]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,6 +41,7 @@ async fn sigkill_after_ack_loses_nothing_and_duplicates_nothing() {
     let server = Server::start(&data, &env);
     let flushed = workload(1, 1_500, base);
     export(&server, Transport::Grpc, &flushed).await;
+    send_acked_logs_and_points(&server, 1, 1_000).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while server.get("/api/v1/services?from=now-1h").await["services"]
         .as_array()
@@ -40,22 +57,34 @@ async fn sigkill_after_ack_loses_nothing_and_duplicates_nothing() {
     }
     let unflushed = workload(2, 1_500, base);
     export(&server, Transport::Http, &unflushed).await;
+    send_acked_logs_and_points(&server, 2, 500).await;
     server.kill();
 
     let sent = (flushed.len() + unflushed.len()) as i64;
+    let mut others = 1_500;
     let server = Server::start(
         &data,
         &[("HEADROOM_STORAGE__MEMTABLE__FLUSH_INTERVAL", "1h")],
     );
-    assert_eq!(counts(&server).await, (sent, sent), "after first SIGKILL");
+    assert_eq!(
+        counts(&server).await,
+        expect(sent, others),
+        "after first SIGKILL"
+    );
 
     // Round 2: killed again while the replayed rows are still only in memory + WAL.
     let more = workload(3, 500, base);
     export(&server, Transport::Grpc, &more).await;
+    send_acked_logs_and_points(&server, 3, 300).await;
+    others += 300;
     server.kill();
     let sent = sent + more.len() as i64;
     let server = Server::start(&data, &[]);
-    assert_eq!(counts(&server).await, (sent, sent), "after second SIGKILL");
+    assert_eq!(
+        counts(&server).await,
+        expect(sent, others),
+        "after second SIGKILL"
+    );
 
     // A clean stop flushes everything; the next start reads it from Parquet alone.
     server.stop();
@@ -69,7 +98,11 @@ async fn sigkill_after_ack_loses_nothing_and_duplicates_nothing() {
         last_replay.contains("rows=0"),
         "clean shutdown leaves nothing to replay: {last_replay}"
     );
-    assert_eq!(counts(&server).await, (sent, sent), "after clean restart");
+    assert_eq!(
+        counts(&server).await,
+        expect(sent, others),
+        "after clean restart"
+    );
 }
 
 fn has_parquet(dir: &std::path::Path) -> bool {

@@ -7,3 +7,4 @@ mod crash;
 mod otlp_rust;
 mod python_sdk;
 mod server;
+mod signals;

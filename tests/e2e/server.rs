@@ -104,6 +104,15 @@ impl Server {
         serde_json::from_str(&body).expect("json")
     }
 
+    /// GET an API path; returns (status, body as JSON).
+    pub(crate) async fn get_status(&self, path: &str) -> (u16, Value) {
+        let resp = reqwest::get(format!("{}{path}", self.api))
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("json body"))
+    }
+
     /// POST /api/v1/sql; returns (status, body).
     pub(crate) async fn sql(&self, sql: &str) -> (u16, Value) {
         let resp = reqwest::Client::new()

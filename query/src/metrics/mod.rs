@@ -132,6 +132,9 @@ fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> Result<&'a T> {
         .ok_or_else(|| Error::Internal(format!("metrics column {name} has an unexpected type")))
 }
 
+/// Service, point attributes and resource attributes (sorted): one stream.
+type StreamKey = (String, Vec<(String, String)>, Vec<(String, String)>);
+
 const SERIES_COLUMNS: &str = "timestamp, start_timestamp, service_name, metric_type, temporality,
     is_monotonic, value, count, sum, min, max, bucket_bounds, bucket_counts, exp_scale,
     exp_zero_count, exp_positive_offset, exp_positive_counts, exp_negative_offset,
@@ -143,8 +146,7 @@ fn points(
     batches: &[RecordBatch],
     group_by: &[String],
 ) -> Result<(Vec<Point>, Option<String>, bool)> {
-    let mut streams: HashMap<(String, Vec<(String, String)>, Vec<(String, String)>), usize> =
-        HashMap::new();
+    let mut streams: HashMap<StreamKey, usize> = HashMap::new();
     let mut out = Vec::new();
     let (mut kind, mut monotonic) = (None::<String>, false);
     for b in batches {

@@ -100,6 +100,9 @@ fn minus(p: &PointValue, prev: &PointValue, monotonic: bool) -> Option<PointValu
     }
 }
 
+/// A group's key values and one value (or none) per bucket.
+pub(crate) type GroupSeries = (Vec<String>, Vec<Option<f64>>);
+
 /// Buckets of width `step` from `from`; the output of [`compute`].
 pub(crate) struct Buckets {
     pub(crate) from: i64,
@@ -125,7 +128,7 @@ pub(crate) fn compute(
     agg: Agg,
     monotonic: bool,
     buckets: &Buckets,
-) -> (Vec<(Vec<String>, Vec<Option<f64>>)>, bool) {
+) -> (Vec<GroupSeries>, bool) {
     let n = buckets.len();
     let mut cells: BTreeMap<&[String], Vec<Cell>> = BTreeMap::new();
     let mut previous: HashMap<usize, Previous> = HashMap::new();
