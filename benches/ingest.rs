@@ -9,8 +9,11 @@
 //! 4. Times `GET /api/v1/services` over everything stored next to DuckDB running the same
 //!    aggregation over the same Parquet files (`scripts/duckdb_reference.py`), in this run.
 //!
-//! Options (after `--`): `--spans N` (default 10 000 000), `--clients N` (default 8),
-//! `--repeat N` (default 5). The load generator runs on the same machine as the server.
+//! 5. The same for logs and metrics (`ingest/signals.rs`): log records/s, data points/s,
+//!    bytes per record on disk, and log search over a day next to DuckDB.
+//!
+//! Options (after `--`): `--spans N` (default 10 000 000; 0 skips spans), `--logs N` and
+//! `--points N` (default 5 000 000 each), `--clients N` (default 8), `--repeat N` (default 5). The load generator runs on the same machine as the server.
 //! Under `cargo test` (no `--bench` flag) it runs a 20 480-span smoke version.
 
 use std::sync::Arc;
@@ -29,6 +32,8 @@ use prost::Message;
 #[allow(dead_code)]
 #[path = "../tests/e2e/server.rs"]
 mod server;
+#[path = "ingest/signals.rs"]
+mod signals;
 
 const BATCH: usize = 512;
 const SERVICES: [(&str, [&str; 4]); 6] = [
@@ -51,6 +56,8 @@ const SERVICES: [(&str, [&str; 4]); 6] = [
 
 struct Args {
     spans: u64,
+    logs: u64,
+    points: u64,
     clients: usize,
     repeat: usize,
 }
@@ -61,12 +68,16 @@ fn args() -> Args {
     let mut a = if argv.iter().any(|a| a == "--bench") {
         Args {
             spans: 10_000_000,
+            logs: 5_000_000,
+            points: 5_000_000,
             clients: 8,
             repeat: 5,
         }
     } else {
         Args {
             spans: 20_480,
+            logs: 20_000,
+            points: 20_000,
             clients: 4,
             repeat: 1,
         }
@@ -76,6 +87,8 @@ fn args() -> Args {
         let value = argv.get(i + 1).and_then(|v| v.parse::<u64>().ok());
         match (argv[i].as_str(), value) {
             ("--spans", Some(v)) => a.spans = v,
+            ("--logs", Some(v)) => a.logs = v,
+            ("--points", Some(v)) => a.points = v,
             ("--clients", Some(v)) => a.clients = v.max(2) as usize,
             ("--repeat", Some(v)) => a.repeat = v.max(1) as usize,
             _ => {
@@ -346,10 +359,15 @@ fn parquet_stats(dir: &std::path::Path) -> (u64, usize) {
 
 /// (bytes, files, rows) of the spans files the catalog lists.
 fn catalog_stats(data: &std::path::Path) -> (u64, usize, u64) {
+    catalog_table_stats(data, "spans")
+}
+
+/// (bytes, files, rows) of the files of `table` the catalog lists.
+fn catalog_table_stats(data: &std::path::Path, table: &str) -> (u64, usize, u64) {
     let text =
         std::fs::read_to_string(data.join("objects/catalog/catalog.json")).unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    let files = v["tables"]["spans"].as_array().cloned().unwrap_or_default();
+    let files = v["tables"][table].as_array().cloned().unwrap_or_default();
     let sum = |k: &str| {
         files
             .iter()
@@ -370,6 +388,23 @@ fn main() {
 }
 
 async fn run(a: Args) {
+    if a.spans > 0 {
+        run_spans(&a).await;
+    }
+    if a.logs > 0 || a.points > 0 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        signals::run(
+            &dir.path().join("data"),
+            a.logs,
+            a.points,
+            a.clients,
+            a.repeat,
+        )
+        .await;
+    }
+}
+
+async fn run_spans(a: &Args) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let now = SystemTime::now()
@@ -386,7 +421,7 @@ async fn run(a: Args) {
     let server =
         server::Server::start(&data, &[("HEADROOM_STORAGE__COMPACTION__ENABLED", "false")]);
     let cpu0 = cpu_seconds(server.pid());
-    let (secs, retries) = ingest(&server, &a, t0, window).await;
+    let (secs, retries) = ingest(&server, a, t0, window).await;
     let cpu = cpu_seconds(server.pid()) - cpu0;
     let rss = peak_rss_mb(server.pid());
     let stored = server.sql_i64("SELECT count(*) FROM spans").await;

@@ -124,8 +124,10 @@ data points the SDK exports for the stream and ``point_values`` /
 totals or per-chunk deltas).  ``bucket_counts`` use OTLP upper-inclusive
 buckets (``bisect_left``).  Trace/span ids are lower-case hex, "" when unset.
 
-Exit status: 1 if the plan is invalid, 2 if any export failed or not every
-log record was exported (details on stderr); argparse usage errors also exit 2.
+Exit status: 1 if the plan is invalid, 2 if any export failed, not every
+log record was exported, or the SDK exported a different number of points per
+metric than ``expected`` predicts (details on stderr); argparse usage errors
+also exit 2.
 """
 
 from __future__ import annotations
@@ -659,6 +661,8 @@ def send_metrics(
                 problems.append(f"metrics: force_flush {i + 1}/{k} timed out")
         except Exception as exc:  # MeterProvider.force_flush raises on reader errors
             problems.append(f"metrics: force_flush {i + 1}/{k} failed: {exc!r}")
+        if exporter.failures:
+            break  # the server is unreachable or refusing: don't retry k times
     provider.shutdown()
     problems.extend(f"metrics: export failed: {failure}" for failure in exporter.failures)
     return exporter
@@ -708,6 +712,26 @@ def main(argv: list[str] | None = None) -> int:
         plan, args.protocol, args.endpoint, args.temporality, problems
     )
 
+    metrics = plan["metrics"]
+    cumulative = args.temporality == "cumulative"
+    expected_metrics = {
+        kind: expected_metric(kind, metrics[kind], metrics["collections"], cumulative)
+        for kind in INSTRUMENTS
+        if kind in metrics
+    }
+    exported_points = dict(metric_exporter.points) if metric_exporter else {}
+    if not problems:
+        # Guards the model of the SDK in expected_metric(): a mismatch means the
+        # expectations below would be wrong, not that the server is.
+        for kind, spec in expected_metrics.items():
+            want = sum(s["points"] for s in spec["series"])
+            got = exported_points.get(spec["name"], 0)
+            if got != want:
+                problems.append(
+                    f"metrics: the SDK exported {got} points for {spec['name']}, "
+                    f"expected {want}"
+                )
+
     if problems:
         print(
             f"send_logs_metrics: export to {args.endpoint} ({args.protocol}) failed:",
@@ -717,8 +741,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2
 
-    metrics = plan["metrics"]
-    cumulative = args.temporality == "cumulative"
     report = {
         "logs_sent": len(sent_logs),
         "exports": {
@@ -727,7 +749,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "exported": {
             "log_records": log_exporter.exported_records if log_exporter else 0,
-            "metric_points": dict(metric_exporter.points) if metric_exporter else {},
+            "metric_points": exported_points,
         },
         "expected": {
             "service": plan["service"],
@@ -735,11 +757,7 @@ def main(argv: list[str] | None = None) -> int:
             "temporality": args.temporality,
             "collections": metrics["collections"],
             "logs": sent_logs,
-            "metrics": {
-                kind: expected_metric(kind, metrics[kind], metrics["collections"], cumulative)
-                for kind in INSTRUMENTS
-                if kind in metrics
-            },
+            "metrics": expected_metrics,
         },
     }
     json.dump(report, sys.stdout)
