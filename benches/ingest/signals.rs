@@ -60,7 +60,7 @@ fn log_batch(b: u64, total: u64, t0: u64) -> ExportLogsServiceRequest {
                     rng.next()
                 )
             };
-            let traced = r % 3 == 0;
+            let traced = r.is_multiple_of(3);
             LogRecord {
                 time_unix_nano: time,
                 observed_time_unix_nano: time + 1_000_000,

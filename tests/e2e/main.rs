@@ -6,5 +6,6 @@ mod bad_input;
 mod crash;
 mod otlp_rust;
 mod python_sdk;
+mod python_signals;
 mod server;
 mod signals;

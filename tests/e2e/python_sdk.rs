@@ -23,12 +23,19 @@ fn python() -> String {
 }
 
 fn send(endpoint: &str, protocol: &str, plan: &Value) -> Value {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/e2e/python/send_spans.py"
-    );
+    run_script(
+        "send_spans.py",
+        &["--endpoint", endpoint, "--protocol", protocol],
+        plan,
+    )
+}
+
+/// Runs `tests/e2e/python/<script>` with `args`, the plan on stdin; returns its JSON report.
+pub(crate) fn run_script(script: &str, args: &[&str], plan: &Value) -> Value {
+    let script = format!("{}/tests/e2e/python/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut child = Command::new(python())
-        .args([script, "--endpoint", endpoint, "--protocol", protocol])
+        .arg(&script)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -43,10 +50,10 @@ fn send(endpoint: &str, protocol: &str, plan: &Value) -> Value {
     let out = child.wait_with_output().expect("python output");
     assert!(
         out.status.success(),
-        "send_spans.py failed: {}",
+        "{script} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("json from send_spans.py")
+    serde_json::from_slice(&out.stdout).expect("json report")
 }
 
 fn plan(start_ns: u128, n: usize, service: &str) -> Value {

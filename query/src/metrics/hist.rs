@@ -107,7 +107,11 @@ impl Exponential {
     /// The same histogram at a coarser (smaller) `scale`.
     pub(crate) fn downscaled(&self, scale: i32) -> Exponential {
         if scale >= self.scale {
-            return self.clone();
+            // Only the bucket-less histogram can be asked to refine: relabel it.
+            return Exponential {
+                scale: if self.zero_only() { scale } else { self.scale },
+                ..self.clone()
+            };
         }
         let by = self.scale - scale;
         Exponential {
@@ -118,9 +122,24 @@ impl Exponential {
         }
     }
 
+    /// Whether only the zero bucket holds counts (the scale then says nothing).
+    fn zero_only(&self) -> bool {
+        self.positive.is_empty() && self.negative.is_empty()
+    }
+
+    /// The scale two histograms can be combined at: the coarser one, ignoring a histogram
+    /// without buckets (SDKs report any scale for those).
+    fn common_scale(&self, other: &Exponential) -> i32 {
+        match (self.zero_only(), other.zero_only()) {
+            (true, false) => other.scale,
+            (false, true) => self.scale,
+            _ => self.scale.min(other.scale),
+        }
+    }
+
     /// `self − prev`, or `None` on a reset (some count went down).
     pub(crate) fn minus(&self, prev: &Exponential) -> Option<Exponential> {
-        let scale = self.scale.min(prev.scale);
+        let scale = self.common_scale(prev);
         let (a, b) = (self.downscaled(scale), prev.downscaled(scale));
         let sub = |x: &BTreeMap<i32, u64>, y: &BTreeMap<i32, u64>| {
             let mut out = x.clone();
@@ -140,7 +159,7 @@ impl Exponential {
 
     /// Adds `other` into `self`, downscaling to the coarser of the two scales.
     pub(crate) fn add(&mut self, other: &Exponential) {
-        let scale = self.scale.min(other.scale);
+        let scale = self.common_scale(other);
         let mut merged = self.downscaled(scale);
         let other = other.downscaled(scale);
         merged.zero += other.zero;

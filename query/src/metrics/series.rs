@@ -17,7 +17,10 @@
 //!   histograms: observations per second). `sum` on a monotonic sum or histogram = sum of
 //!   increments (of the observed values' sum for histograms).
 //! - `avg`/`min`/`max` on gauges and sums use the reported values; `sum` on a gauge or
-//!   non-monotonic sum adds each stream's mean in the bucket across the group.
+//!   non-monotonic sum adds each stream's mean in the bucket across the group. A delta
+//!   non-monotonic sum (an up-down counter) reports its level: the running sum of its
+//!   deltas from the first point read (15 minutes or one step before `from`), so its
+//!   level is exact only when the stream starts inside that range.
 //!   On histograms `avg` = Σsum / Σcount of the increments, `min`/`max` the extreme
 //!   reported `min`/`max`.
 //! - `pNN` on (exponential) histograms: the quantile of the merged increments (see
@@ -33,6 +36,8 @@ use super::{Agg, Point, PointValue};
 struct Previous {
     start: Option<i64>,
     value: Option<PointValue>,
+    /// Running level of a delta non-monotonic sum (UpDownCounter).
+    level: f64,
 }
 
 /// Accumulator of one (group, bucket).
@@ -134,7 +139,13 @@ pub(crate) fn compute(
     let mut previous: HashMap<usize, Previous> = HashMap::new();
     for p in points {
         let prev = previous.entry(p.stream).or_default();
+        // The value a reader sees: a delta up-down counter's level is the running sum.
+        let mut reported = p.value.clone();
         let increment = if p.delta {
+            if let (PointValue::Number(v), false) = (&p.value, monotonic) {
+                prev.level += v;
+                reported = PointValue::Number(prev.level);
+            }
             Some(p.value.clone())
         } else {
             let same_start = prev.start == p.start;
@@ -160,7 +171,7 @@ pub(crate) fn compute(
         let cell = &mut row[bucket];
         cell.min = fold_min(cell.min, p.min);
         cell.max = fold_max(cell.max, p.max);
-        if let PointValue::Number(v) = p.value {
+        if let PointValue::Number(v) = reported {
             let e = cell.stream_values.entry(p.stream).or_default();
             e.0 += v;
             e.1 += 1;
