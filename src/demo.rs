@@ -40,6 +40,8 @@ mod otlp;
 mod send;
 mod shop;
 mod sim;
+#[cfg(test)]
+mod tests;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -154,7 +156,7 @@ pub async fn run(opts: DemoOptions, cancel: CancellationToken) -> anyhow::Result
         meters::Meters::new(opts.seed, until)
     };
     let mut report = report(&sender, started, history, opts.seed);
-    if opts.backfill {
+    if history.is_some() {
         info!(report = %serde_json::to_string(&report)?, "demo: history sent");
     }
     if opts.live && !cancel.is_cancelled() {

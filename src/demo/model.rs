@@ -249,16 +249,30 @@ pub fn incidents(seed: u64, from_ns: i64, to_ns: i64) -> Vec<Incident> {
         .collect()
 }
 
-/// The release of a service at time `t`: `1.<week>.<deploys earlier that week>`.
+/// The release of a service at time `t`: `1.<week>.<n>` after its n-th deploy of that week
+/// (weeks since the epoch, mod 100), so versions change exactly at deploys.
 pub(crate) fn version(seed: u64, svc: Svc, t_ns: i64) -> String {
     let day = t_ns.div_euclid(NS_PER_DAY);
-    let week = (day + 3).div_euclid(7);
+    let deploys = |d: i64| {
+        DayPlan::new(seed, d)
+            .restarts()
+            .into_iter()
+            .filter(move |&(s, at)| s == svc && at <= t_ns)
+    };
+    // Deploys happen on about 30% of weekdays: look back at most 60 days.
+    let Some((last_day, last)) = (day - 60..=day)
+        .rev()
+        .find_map(|d| deploys(d).last().map(|(_, at)| (d, at)))
+    else {
+        return "1.0.0".into();
+    };
+    let week = (last_day + 3).div_euclid(7);
     let monday = week * 7 - 3;
-    let patch = (monday..=day)
-        .flat_map(|d| DayPlan::new(seed, d).restarts())
-        .filter(|&(s, at)| s == svc && at <= t_ns)
+    let n = (monday..=last_day)
+        .flat_map(deploys)
+        .filter(|&(_, at)| at <= last)
         .count();
-    format!("1.{}.{patch}", week.rem_euclid(100))
+    format!("1.{}.{n}", week.rem_euclid(100))
 }
 
 #[cfg(test)]
@@ -296,16 +310,23 @@ mod tests {
     }
 
     #[test]
-    fn versions_change_at_deploys() {
-        let plan = (0..30)
-            .map(|d| (d, DayPlan::new(1, d)))
-            .find(|(_, p)| p.deploys[0].is_some());
-        let (_, plan) = plan.expect("a frontend deploy within 30 days");
-        let t = plan.deploys[0].expect("deploy");
-        assert_ne!(
-            version(1, Svc::Frontend, t - 1),
-            version(1, Svc::Frontend, t)
-        );
+    fn versions_change_exactly_at_deploys() {
+        let hour = 3_600 * NS_PER_S;
+        let restarts: Vec<i64> = (100..130)
+            .flat_map(|d| DayPlan::new(1, d).restarts())
+            .filter(|&(s, _)| s == Svc::Catalog)
+            .map(|(_, t)| t)
+            .collect();
+        assert!(restarts.len() >= 3, "{restarts:?}");
+        let mut changes = 0;
+        for h in 100 * 24 + 1..130 * 24 {
+            let (a, b) = ((h - 1) * hour, h * hour);
+            let deployed = restarts.iter().any(|&t| a < t && t <= b);
+            let changed = version(1, Svc::Catalog, a) != version(1, Svc::Catalog, b);
+            assert_eq!(deployed, changed, "hour {h}");
+            changes += usize::from(changed);
+        }
+        assert!(changes >= 3);
     }
 
     #[test]
