@@ -262,7 +262,7 @@ pub(crate) fn version(seed: u64, svc: Svc, t_ns: i64) -> String {
     // Deploys happen on about 30% of weekdays: look back at most 60 days.
     let Some((last_day, last)) = (day - 60..=day)
         .rev()
-        .find_map(|d| deploys(d).last().map(|(_, at)| (d, at)))
+        .find_map(|d| deploys(d).next_back().map(|(_, at)| (d, at)))
     else {
         return "1.0.0".into();
     };
