@@ -241,12 +241,15 @@ impl DayPlan {
     }
 }
 
-/// Incidents that overlap `[from_ns, to_ns)`.
+/// Incidents that overlap `[from_ns, to_ns)`, by start time.
 pub fn incidents(seed: u64, from_ns: i64, to_ns: i64) -> Vec<Incident> {
-    (from_ns.div_euclid(NS_PER_DAY)..=(to_ns - 1).div_euclid(NS_PER_DAY))
+    let mut out: Vec<Incident> = (from_ns.div_euclid(NS_PER_DAY)
+        ..=(to_ns - 1).div_euclid(NS_PER_DAY))
         .flat_map(|d| DayPlan::new(seed, d).incidents())
         .filter(|i| i.start_ns < to_ns && i.end_ns > from_ns)
-        .collect()
+        .collect();
+    out.sort_by_key(|i| i.start_ns);
+    out
 }
 
 /// The release of a service at time `t`: `1.<week>.<n>` after its n-th deploy of that week
