@@ -11,7 +11,7 @@
 //! ```text
 //!  model.rs   seeded RNG per (seed, minute | day), traffic shape, latency, deploys, incidents
 //!  shop.rs    the call graph of each feature
-//!  sim.rs     one minute of requests → span and log records
+//!  sim.rs     one minute of requests → span and log records (records.rs)
 //!  meters.rs  per-interval aggregation → cumulative/delta OTLP metrics
 //!  otlp.rs    records → Export{Trace,Logs,Metrics}ServiceRequest
 //!  send.rs    tonic OTLP clients: gzip, 4 in flight, retry on UNAVAILABLE/RESOURCE_EXHAUSTED
@@ -37,6 +37,7 @@ mod live;
 mod meters;
 mod model;
 mod otlp;
+mod records;
 mod send;
 mod shop;
 mod sim;

@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::meters::{Interval, Meters, count_points};
 use super::model::NS_PER_MIN;
-use super::model::Stream;
+use super::model::{Stream, Versions};
 use super::otlp;
+use super::records::Batch;
 use super::send::{Counts, Export, MAX_ITEMS_PER_REQUEST, Sender, Signal};
-use super::sim::{Batch, simulate_minute};
+use super::sim::{Traffic, simulate_minute};
 
 /// Simulated minutes per chunk: a multiple of the metric interval.
 const CHUNK_MINUTES: i64 = 30;
@@ -96,17 +97,17 @@ pub(crate) async fn run(
 /// Simulates minutes `[a, b)` and builds their requests (CPU work: blocking pool).
 fn generate(h: History, a: i64, b: i64, counts: &Counts) -> Chunk {
     let mut batch = Batch::default();
+    let mut versions = Versions::new(h.seed);
+    let traffic = Traffic {
+        seed: h.seed,
+        stream: Stream::Minute,
+        peak_per_min: h.peak_per_min,
+        until_ns: h.until_ns,
+    };
     let mut intervals = Vec::new();
     for minute in a..b {
         let first = batch.spans.len();
-        simulate_minute(
-            h.seed,
-            Stream::Minute,
-            minute,
-            h.peak_per_min,
-            h.until_ns,
-            &mut batch,
-        );
+        simulate_minute(&traffic, minute, &mut versions, &mut batch);
         if minute == a || minute.rem_euclid(INTERVAL_MINUTES) == 0 {
             let end = (minute - minute.rem_euclid(INTERVAL_MINUTES) + INTERVAL_MINUTES).min(b);
             intervals.push(Interval::new(minute * NS_PER_MIN, end * NS_PER_MIN));

@@ -6,10 +6,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
 use super::meters::{Interval, Meters, count_points};
-use super::model::{NS_PER_MIN, NS_PER_S, Stream};
+use super::model::{NS_PER_MIN, NS_PER_S, Stream, Versions};
 use super::otlp;
+use super::records::{Batch, LogRec, SpanRec};
 use super::send::{Export, MAX_ITEMS_PER_REQUEST, Sender, Signal};
-use super::sim::{Batch, LogRec, SpanRec, simulate_minute};
+use super::sim::{Traffic, simulate_minute};
 
 const TICK: Duration = Duration::from_secs(1);
 const METRICS_EVERY_NS: i64 = 10 * NS_PER_S;
@@ -47,6 +48,7 @@ pub(crate) async fn run(
 ) -> anyhow::Result<()> {
     let mut pending: Vec<Pending> = Vec::new();
     let mut next_minute = l.from_ns.div_euclid(NS_PER_MIN);
+    let mut versions = Versions::new(l.seed);
     let mut interval = Interval::new(l.from_ns, l.from_ns + METRICS_EVERY_NS);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -58,19 +60,19 @@ pub(crate) async fn run(
         let now = now_ns();
         while next_minute <= now.div_euclid(NS_PER_MIN) {
             let (minute, from) = (next_minute, l.from_ns);
-            let batch = tokio::task::spawn_blocking(move || {
+            let (batch, v) = tokio::task::spawn_blocking(move || {
                 let mut b = Batch::default();
-                simulate_minute(
-                    l.seed,
-                    Stream::Live,
-                    minute,
-                    l.peak_per_min,
-                    l.until_ns,
-                    &mut b,
-                );
-                b
+                let traffic = Traffic {
+                    seed: l.seed,
+                    stream: Stream::Live,
+                    peak_per_min: l.peak_per_min,
+                    until_ns: l.until_ns,
+                };
+                simulate_minute(&traffic, minute, &mut versions, &mut b);
+                (b, versions)
             })
             .await?;
+            versions = v;
             pending.extend(
                 batch
                     .traces

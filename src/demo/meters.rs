@@ -15,9 +15,9 @@ use opentelemetry_proto::tonic::metrics::v1::{
     HistogramDataPoint, Metric, NumberDataPoint, Sum,
 };
 
-use super::model::{self, DayPlan, NS_PER_DAY, NS_PER_S, Svc};
+use super::model::{self, DayPlan, NS_PER_DAY, NS_PER_S, Svc, Versions};
 use super::otlp::{int, kv, text};
-use super::sim::{Kind, SpanRec, What};
+use super::records::{Kind, SpanRec, What};
 
 /// OpenTelemetry's default bounds for `http.server.request.duration`, in seconds.
 const HTTP_BOUNDS: [f64; 14] = [
@@ -136,6 +136,7 @@ impl Interval {
 #[derive(Debug)]
 pub(crate) struct Meters {
     seed: u64,
+    versions: Versions,
     started: [i64; 6],
     cpu: [f64; 6],
     http: BTreeMap<HttpKey, Hist>,
@@ -166,6 +167,7 @@ impl Meters {
     pub(crate) fn new(seed: u64, start: i64) -> Self {
         Self {
             seed,
+            versions: Versions::new(seed),
             started: [start; 6],
             cpu: [0.0; 6],
             http: BTreeMap::new(),
@@ -229,8 +231,7 @@ impl Meters {
             if svc == Svc::Checkout {
                 metrics.push(orders_metric(iv));
             }
-            let version = model::version(self.seed, svc, iv.end - 1);
-            out.push((svc, Arc::from(version), metrics));
+            out.push((svc, self.versions.at(svc, iv.end - 1), metrics));
         }
         out
     }

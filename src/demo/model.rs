@@ -4,6 +4,8 @@
 //! Everything here is a pure function of the seed and a time index (a minute, a day), so
 //! any stretch of time can be generated on its own, in parallel, and comes out the same.
 
+use std::sync::Arc;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -278,6 +280,45 @@ pub(crate) fn version(seed: u64, svc: Svc, t_ns: i64) -> String {
     format!("1.{}.{n}", week.rem_euclid(100))
 }
 
+/// [`version`], memoized for one day at a time (deploys happen a few times a day at most).
+#[derive(Debug)]
+pub(crate) struct Versions {
+    seed: u64,
+    day: i64,
+    /// Per service: (from, version) in time order, the first from the day's start.
+    by_svc: [Vec<(i64, Arc<str>)>; 6],
+}
+
+impl Versions {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            day: i64::MIN,
+            by_svc: Default::default(),
+        }
+    }
+
+    pub(crate) fn at(&mut self, svc: Svc, t_ns: i64) -> Arc<str> {
+        let day = t_ns.div_euclid(NS_PER_DAY);
+        if day != self.day {
+            let start = day * NS_PER_DAY;
+            let restarts = DayPlan::new(self.seed, day).restarts();
+            for s in Svc::ALL {
+                let at_start = (start, Arc::from(version(self.seed, s, start)));
+                let later = restarts
+                    .iter()
+                    .filter(|&&(r, at)| r == s && at > start)
+                    .map(|&(_, at)| (at, Arc::from(version(self.seed, s, at))));
+                self.by_svc[s as usize] = std::iter::once(at_start).chain(later).collect();
+            }
+            self.day = day;
+        }
+        let list = &self.by_svc[svc as usize];
+        let i = list.partition_point(|(from, _)| *from <= t_ns).max(1) - 1;
+        Arc::clone(&list[i].1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +371,11 @@ mod tests {
             changes += usize::from(changed);
         }
         assert!(changes >= 3);
+        let mut cache = Versions::new(1);
+        for h in (100 * 24..130 * 24).step_by(7) {
+            let t = h * hour + 123;
+            assert_eq!(*cache.at(Svc::Catalog, t), version(1, Svc::Catalog, t));
+        }
     }
 
     #[test]

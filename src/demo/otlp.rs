@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 
 use super::model::Svc;
-use super::sim::{Kind, LogRec, Severity, SpanRec, Val, What};
+use super::records::{Kind, LogRec, Severity, SpanRec, Val, What};
 
 /// The instrumentation scope of everything the demo sends; used to find existing history.
 pub const SCOPE: &str = "headroom.demo";

@@ -1,122 +1,39 @@
-//! Simulates the shop's requests minute by minute into spans and logs (plain records;
-//! `otlp.rs` turns them into OTLP messages).
+//! Simulates the shop's requests minute by minute into span and log records.
 
 use std::sync::Arc;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::model::{self, DayPlan, NS_PER_DAY, NS_PER_MIN, Stream, Svc, chance, poisson};
-use super::shop::{Db, Endpoint, External, FEATURES, LOGIN_REFUSED, PAYMENT_METHODS, Step};
+use super::model::{self, DayPlan, NS_PER_DAY, NS_PER_MIN, Stream, Svc, Versions, chance, poisson};
+use super::records::{Batch, Failure, Kind, LogRec, Severity, SpanRec, TraceRange, Val, What};
+use super::shop::{Endpoint, FEATURES, LOGIN_REFUSED, PAYMENT_METHODS, Step};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Server,
-    Client,
-    Internal,
-}
-
-/// What a span represents; `otlp.rs` derives its name and attributes from this.
-#[derive(Debug, Clone)]
-pub(crate) enum What {
-    Server {
-        ep: &'static Endpoint,
-        status: u16,
-        /// Set on entry spans.
-        feature: Option<&'static str>,
-    },
-    Client {
-        ep: &'static Endpoint,
-        status: u16,
-    },
-    Db(&'static Db),
-    Work(&'static str),
-    External(&'static External, u16),
-}
-
-/// Why a span failed: the status message and, where the error was raised, its type.
+/// What traffic to simulate.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Failure {
-    pub message: &'static str,
-    pub exception: Option<&'static str>,
+pub(crate) struct Traffic {
+    pub seed: u64,
+    /// History and live traffic use different streams.
+    pub stream: Stream,
+    /// Traces per minute at the weekly peak.
+    pub peak_per_min: f64,
+    /// End of history: growth is relative to it.
+    pub until_ns: i64,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct SpanRec {
-    pub trace_id: u128,
-    pub span_id: u64,
-    /// 0 for a root span.
-    pub parent: u64,
-    pub svc: Svc,
-    pub version: Arc<str>,
-    pub kind: Kind,
-    pub start: i64,
-    pub end: i64,
-    pub what: What,
-    pub failure: Option<Failure>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Severity {
-    Info = 9,
-    Warn = 13,
-    Error = 17,
-}
-
-/// A log attribute value.
-#[derive(Debug, Clone)]
-pub(crate) enum Val {
-    Str(&'static str),
-    String(String),
-    Int(i64),
-    Float(f64),
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct LogRec {
-    pub svc: Svc,
-    pub version: Arc<str>,
-    pub time: i64,
-    pub trace_id: u128,
-    pub span_id: u64,
-    pub severity: Severity,
-    pub body: String,
-    pub attrs: Vec<(&'static str, Val)>,
-}
-
-/// Spans and logs of whole traces; `traces` indexes them per trace.
-#[derive(Debug, Default)]
-pub(crate) struct Batch {
-    pub spans: Vec<SpanRec>,
-    pub logs: Vec<LogRec>,
-    pub traces: Vec<TraceRange>,
-}
-
-/// One trace's spans and logs in a [`Batch`], and when its root span ends.
-#[derive(Debug, Clone)]
-pub(crate) struct TraceRange {
-    pub spans: std::ops::Range<usize>,
-    pub logs: std::ops::Range<usize>,
-    pub start: i64,
-    pub end: i64,
-}
-
-/// Appends the traffic of minute `minute` (since the epoch; history and live traffic use
-/// different `stream`s): a Poisson number of user
+/// Appends the traffic of minute `minute` (since the epoch): a Poisson number of user
 /// requests with mean `peak_per_min` × the traffic shape, each a full trace with logs.
 pub(crate) fn simulate_minute(
-    seed: u64,
-    stream: Stream,
+    traffic: &Traffic,
     minute: i64,
-    peak_per_min: f64,
-    until_ns: i64,
+    versions: &mut Versions,
     out: &mut Batch,
 ) {
     let t0 = minute * NS_PER_MIN;
-    let mut rng = model::rng(seed, stream, minute);
-    let shape = model::traffic(t0 + NS_PER_MIN / 2, until_ns);
-    let n = poisson(&mut rng, peak_per_min * shape);
-    let plan = DayPlan::new(seed, t0.div_euclid(NS_PER_DAY));
+    let mut rng = model::rng(traffic.seed, traffic.stream, minute);
+    let shape = model::traffic(t0 + NS_PER_MIN / 2, traffic.until_ns);
+    let n = poisson(&mut rng, traffic.peak_per_min * shape);
+    let plan = DayPlan::new(traffic.seed, t0.div_euclid(NS_PER_DAY));
     let during = |w: Option<(i64, i64)>| w.is_some_and(|(s, e)| s <= t0 && t0 < e);
     let mut starts: Vec<i64> = (0..n)
         .map(|_| t0 + (rng.random::<f64>() * NS_PER_MIN as f64) as i64)
@@ -128,7 +45,7 @@ pub(crate) fn simulate_minute(
         load: 1.0 + 0.35 * shape * shape,
         burst: during(plan.error_burst),
         regression: during(plan.regression),
-        versions: Svc::ALL.map(|s| Arc::from(model::version(seed, s, t0))),
+        versions: Svc::ALL.map(|s| versions.at(s, t0)),
         trace_id: 0,
         out,
     };

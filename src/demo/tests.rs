@@ -24,8 +24,9 @@ use tonic::{Request, Response, Status};
 
 use super::meters::{Interval, Meters};
 use super::model::{NS_PER_DAY, NS_PER_MIN, Stream};
+use super::records::{Batch, Kind, What};
 use super::send::{Export, Sender, Signal};
-use super::sim::{Batch, Kind, What, simulate_minute};
+use super::sim::{Traffic, simulate_minute};
 use super::{otlp, rfc3339};
 
 /// 2026-11-02, a Monday with an error burst and a latency regression for seed 7.
@@ -33,15 +34,15 @@ const DAY: i64 = 20_759;
 
 fn minutes(seed: u64, from: i64, to: i64) -> Batch {
     let mut batch = Batch::default();
+    let mut versions = super::model::Versions::new(seed);
+    let traffic = Traffic {
+        seed,
+        stream: Stream::Minute,
+        peak_per_min: 40.0,
+        until_ns: (DAY + 1) * NS_PER_DAY,
+    };
     for m in from..to {
-        simulate_minute(
-            seed,
-            Stream::Minute,
-            m,
-            40.0,
-            (DAY + 1) * NS_PER_DAY,
-            &mut batch,
-        );
+        simulate_minute(&traffic, m, &mut versions, &mut batch);
     }
     batch
 }
