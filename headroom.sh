@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # headroom.sh — one entry point to set up, run, test and benchmark Headroom.
 #
-#   ./headroom.sh run [ARGS...]     build (release) and start `headroom serve ARGS...`
+#   ./headroom.sh run [ARGS...]     build (release) and start `headroom serve --demo ARGS...`
 #   ./headroom.sh test [ARGS...]    cargo test + rustfmt check + clippy (what CI runs)
 #   ./headroom.sh bench [ARGS...]   ingest + query benchmark next to DuckDB (cargo bench)
 #   ./headroom.sh setup             prepare the machine (also done by the commands above)
@@ -34,9 +34,10 @@ usage() {
 Usage: ./headroom.sh <command> [args...]
 
 Commands:
-  run [ARGS...]    Set up, build release binaries, and start the server:
-                   target/release/headroom serve ARGS...
-                   (HEADROOM_DATA_DIR defaults to ./data)
+  run [ARGS...]    Set up, build release binaries, and start the server with
+                   demo traffic: target/release/headroom serve --demo ARGS...
+                   (HEADROOM_DATA_DIR defaults to ./data; HEADROOM_DEMO=0
+                   starts it without demo traffic)
   test [ARGS...]   Set up, then run cargo test --workspace --all-targets ARGS...,
                    cargo fmt --check and cargo clippy -D warnings; prints a
                    summary and exits non-zero if any step failed (CI runs this).
@@ -155,13 +156,18 @@ cmd_run() {
     build_release
     export HEADROOM_DATA_DIR="${HEADROOM_DATA_DIR:-./data}"
 
-    # --- DEMO: start the demo traffic generator here (not written yet). ---
-    # It must run in the background, send to the server started below, and be
-    # stopped when the server exits (e.g. a trap on EXIT, and no `exec` below).
+    # --- DEMO: `serve --demo` runs the demo traffic generator inside the server
+    # process: it backfills the missing days of history, then sends live traffic to
+    # the server's own OTLP/gRPC port, and stops with the server. Set HEADROOM_DEMO=0
+    # to start the server without it.
+    local demo=(--demo)
+    if [[ "${HEADROOM_DEMO:-1}" == 0 ]]; then
+        demo=()
+    fi
     # --- end DEMO ---
 
-    log "starting headroom serve (data dir: $HEADROOM_DATA_DIR)"
-    exec "$HEADROOM_BIN" serve "$@"
+    log "starting headroom serve ${demo[*]} (data dir: $HEADROOM_DATA_DIR)"
+    exec "$HEADROOM_BIN" serve "${demo[@]}" "$@"
 }
 
 cmd_test() {

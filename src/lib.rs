@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,8 +21,9 @@ use headroom_collector::Collector;
 use headroom_query::QueryEngine;
 use headroom_storage::Storage;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 pub use config::Config;
 
@@ -89,6 +91,16 @@ fn health_router(storage: Storage) -> Router {
 /// Runs the whole server until `shutdown` is cancelled, then stops in order: stop
 /// accepting, drain in-flight requests, flush storage.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    run_notify(config, shutdown, None).await
+}
+
+/// [`run`], sending the bound addresses to `listening` once the listeners are bound (for
+/// callers that start the server on port 0, or talk to it from the same process).
+pub async fn run_notify(
+    config: Config,
+    shutdown: CancellationToken,
+    listening: Option<oneshot::Sender<Bound>>,
+) -> anyhow::Result<()> {
     let storage = Storage::open(config.storage.clone())
         .await
         .context("opening storage")?;
@@ -109,6 +121,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     info!(otlp_grpc = %bound.otlp_grpc, otlp_http = %bound.otlp_http, http = %bound.http, data_dir = %config.storage.data_dir.display(), "headroom listening");
     // One machine-readable line on stdout for scripts and tests.
     println!("{}", serde_json::json!({ "listening": bound }));
+    if let Some(tx) = listening {
+        let _ = tx.send(bound);
+    }
 
     let grpc = tonic::transport::Server::builder()
         .add_service(headroom_collector::grpc::trace_service(collector.clone()))
@@ -165,5 +180,106 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// How long the demo may take to stop (finish its in-flight exports) at shutdown.
+const DEMO_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// [`run`] with demo traffic (`headroom serve --demo`): the demo sends to the server's own
+/// OTLP/gRPC address and asks its API where demo history ends. It runs on its own small
+/// runtime, so generating and compressing telemetry never stalls the server's I/O. A demo
+/// failure is logged and the server keeps running. At shutdown the demo stops first
+/// (its in-flight exports finish), then the server stops in order.
+pub async fn run_with_demo(
+    config: Config,
+    mut opts: demo::DemoOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let server_stop = CancellationToken::new();
+    // A child: a server that stops on its own (a listener failed) stops the demo too.
+    let demo_stop = server_stop.child_token();
+    let (listening, bound) = oneshot::channel::<Bound>();
+    let runtime = DemoRuntime::new()?;
+    let mut demo_task = runtime.spawn({
+        let demo_stop = demo_stop.clone();
+        async move {
+            let bound = tokio::select! {
+                bound = bound => match bound {
+                    Ok(b) => b,
+                    Err(_) => return, // the server failed before listening
+                },
+                _ = demo_stop.cancelled() => return,
+            };
+            opts.endpoint = format!("http://{}", bound.otlp_grpc);
+            let result = async {
+                opts.resume_after_ns =
+                    demo::resume_point(&format!("http://{}", bound.http)).await?;
+                demo::run(opts, demo_stop).await
+            };
+            match result.await {
+                Ok(report) => info!(report = %serde_json::json!(report), "demo traffic stopped"),
+                Err(e) => error!(
+                    error = format!("{e:#}"),
+                    "demo traffic failed; the server keeps running"
+                ),
+            }
+        }
+    });
+    let supervise = async {
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = server_stop.cancelled() => {}
+        }
+        demo_stop.cancel();
+        if tokio::time::timeout(DEMO_STOP_TIMEOUT, &mut demo_task)
+            .await
+            .is_err()
+        {
+            warn!(timeout = ?DEMO_STOP_TIMEOUT, "demo did not stop in time; aborting it");
+            demo_task.abort();
+        }
+        server_stop.cancel();
+    };
+    let (result, ()) = tokio::join!(
+        run_notify(config, server_stop.clone(), Some(listening)),
+        supervise
+    );
+    result
+}
+
+/// The demo's own Tokio runtime, shut down without blocking when dropped (from async code).
+struct DemoRuntime {
+    handle: tokio::runtime::Handle,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl DemoRuntime {
+    fn new() -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("headroom-demo")
+            .enable_all()
+            .build()
+            .context("starting the demo runtime")?;
+        Ok(Self {
+            handle: runtime.handle().clone(),
+            runtime: Some(runtime),
+        })
+    }
+
+    fn spawn(
+        &self,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        self.handle.spawn(task)
+    }
+}
+
+impl Drop for DemoRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
     }
 }

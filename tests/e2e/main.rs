@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod crash;
+mod demo;
 mod otlp_rust;
 mod python_sdk;
 mod python_signals;
