@@ -75,6 +75,7 @@ async fn demo_history_is_realistic_deterministic_and_resumable() {
 
     check_shape(&a).await;
     check_incidents(&a, &report).await;
+    check_logs_and_metrics(&a, &report).await;
 
     // Resume: nothing is missing, so nothing is sent again.
     let again = demo(&a, SEED, UNTIL, "2").await;
@@ -219,10 +220,8 @@ async fn check_incidents(s: &Server, report: &Value) {
     }
 }
 
-/// Logs and metrics of the demo, once the server stores them.
-// TODO(merge): enable once logs/metrics land — call it from the test above, after
-// `check_incidents(&a, &report)`, and drop the `allow`.
-#[allow(dead_code)]
+/// Logs and metrics of the demo: counts match the report, logs belong to stored traces,
+/// every service has its runtime metrics, and the metric series API reads them.
 async fn check_logs_and_metrics(s: &Server, report: &Value) {
     assert!(report["logs"].as_u64() > Some(0), "{report}");
     assert!(report["points"].as_u64() > Some(0), "{report}");
@@ -246,5 +245,30 @@ async fn check_logs_and_metrics(s: &Server, report: &Value) {
             "SELECT count(DISTINCT service_name) FROM metrics WHERE metric_name = '{metric}'"
         );
         assert_eq!(s.sql_i64(&sql).await, 6, "{metric} for every service");
+    }
+    let (from, to) = ("2026-11-04T00:00:00Z", UNTIL);
+    for (metric, agg) in [
+        ("http.server.request.duration", "p95"),
+        ("http.server.request.duration", "rate"),
+        ("process.cpu.time", "rate"),
+        ("process.memory.usage", "max"),
+    ] {
+        let v = s
+            .get(&format!(
+                "/api/v1/metrics/{metric}/series?from={from}&to={to}&step=1h&agg={agg}&group_by=service"
+            ))
+            .await;
+        let series = v["series"].as_array().expect("series");
+        assert_eq!(series.len(), 6, "{metric} {agg}: {v}");
+        let values: Vec<f64> = series
+            .iter()
+            .flat_map(|g| g["points"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p[1].as_f64())
+            .collect();
+        assert!(!values.is_empty(), "{metric} {agg} has values");
+        assert!(
+            values.iter().all(|x| x.is_finite() && *x >= 0.0),
+            "{metric} {agg}: {values:?}"
+        );
     }
 }
