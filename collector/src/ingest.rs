@@ -164,15 +164,26 @@ pub struct Converted {
 }
 
 /// The elements of the array at `key` in a JSON object (none if absent or not an array).
-pub(crate) fn json_array<'a>(
+fn json_array<'a>(
     value: &'a mut serde_json::Value,
-    key: &str,
+    key: &'static str,
 ) -> impl Iterator<Item = &'a mut serde_json::Value> {
     value
         .get_mut(key)
         .and_then(|v| v.as_array_mut())
         .into_iter()
         .flatten()
+}
+
+/// The items of an OTLP/JSON request, three arrays deep: for `["resourceSpans",
+/// "scopeSpans", "spans"]`, every span of every scope of every resource.
+pub(crate) fn json_items<'a>(
+    root: &'a mut serde_json::Value,
+    [resources, scopes, items]: [&'static str; 3],
+) -> impl Iterator<Item = &'a mut serde_json::Value> {
+    json_array(root, resources)
+        .flat_map(move |r| json_array(r, scopes))
+        .flat_map(move |s| json_array(s, items))
 }
 
 /// Decodes an OTLP/HTTP body.

@@ -17,7 +17,7 @@ use crate::columns::{
     ts_builder,
 };
 use crate::error::{Error, Result};
-use crate::ingest::Converted;
+use crate::ingest::{Converted, json_items};
 
 struct Valid {
     time: i64,
@@ -145,15 +145,11 @@ pub(crate) fn normalize_json_enums(root: &mut serde_json::Value) {
         let base = LEVELS.iter().position(|l| *l == level)? as i64;
         (1..=4).contains(&step).then_some(base * 4 + step)
     };
-    for rl in crate::ingest::json_array(root, "resourceLogs") {
-        for sl in crate::ingest::json_array(rl, "scopeLogs") {
-            for record in crate::ingest::json_array(sl, "logRecords") {
-                if let Some(v) = record.get_mut("severityNumber")
-                    && let Some(n) = v.as_str().and_then(severity)
-                {
-                    *v = serde_json::Value::from(n);
-                }
-            }
+    for record in json_items(root, ["resourceLogs", "scopeLogs", "logRecords"]) {
+        if let Some(v) = record.get_mut("severityNumber")
+            && let Some(n) = v.as_str().and_then(severity)
+        {
+            *v = serde_json::Value::from(n);
         }
     }
 }

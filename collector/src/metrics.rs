@@ -19,14 +19,15 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets;
 use opentelemetry_proto::tonic::metrics::v1::summary_data_point::ValueAtQuantile;
 use opentelemetry_proto::tonic::metrics::v1::{
-    Exemplar, ExponentialHistogramDataPoint, exemplar, metric, number_data_point,
+    Exemplar, ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint, SummaryDataPoint,
+    exemplar, metric, number_data_point,
 };
 
 use crate::columns::{
     ListOffsets, Rejections, StringMapBuilder, attrs_into, resource_service, time_ns, ts_builder,
 };
 use crate::error::{Error, Result};
-use crate::ingest::Converted;
+use crate::ingest::{Converted, json_items};
 
 /// Which metric a point belongs to.
 struct MetricCtx<'a> {
@@ -355,6 +356,115 @@ fn number_value(v: Option<&number_data_point::Value>) -> Option<f64> {
     }
 }
 
+/// A metric's points with what its data type says about them.
+struct Shape<'a> {
+    kind: &'static str,
+    monotonic: Option<bool>,
+    /// The raw OTLP aggregation temporality, for the types that have one.
+    temporality: Option<i32>,
+    points: Vec<Point<'a>>,
+}
+
+impl<'a> Point<'a> {
+    fn number(p: &'a NumberDataPoint) -> Self {
+        Point {
+            time: p.time_unix_nano,
+            start: p.start_time_unix_nano,
+            value: number_value(p.value.as_ref()),
+            exemplars: &p.exemplars,
+            flags: p.flags,
+            attributes: &p.attributes,
+            ..Point::default()
+        }
+    }
+
+    fn histogram(p: &'a HistogramDataPoint) -> Self {
+        Point {
+            time: p.time_unix_nano,
+            start: p.start_time_unix_nano,
+            count: Some(p.count),
+            sum: p.sum,
+            min: p.min,
+            max: p.max,
+            buckets: Some((&p.explicit_bounds, &p.bucket_counts)),
+            exemplars: &p.exemplars,
+            flags: p.flags,
+            attributes: &p.attributes,
+            ..Point::default()
+        }
+    }
+
+    fn exponential(p: &'a ExponentialHistogramDataPoint) -> Self {
+        Point {
+            time: p.time_unix_nano,
+            start: p.start_time_unix_nano,
+            count: Some(p.count),
+            sum: p.sum,
+            min: p.min,
+            max: p.max,
+            exponential: Some(p),
+            exemplars: &p.exemplars,
+            flags: p.flags,
+            attributes: &p.attributes,
+            ..Point::default()
+        }
+    }
+
+    fn summary(p: &'a SummaryDataPoint) -> Self {
+        Point {
+            time: p.time_unix_nano,
+            start: p.start_time_unix_nano,
+            count: Some(p.count),
+            sum: Some(p.sum),
+            quantiles: Some(&p.quantile_values),
+            flags: p.flags,
+            attributes: &p.attributes,
+            ..Point::default()
+        }
+    }
+}
+
+fn shape(data: &metric::Data) -> Shape<'_> {
+    let shape = |kind, monotonic, temporality, points| Shape {
+        kind,
+        monotonic,
+        temporality,
+        points,
+    };
+    match data {
+        metric::Data::Gauge(g) => shape(
+            "gauge",
+            None,
+            None,
+            g.data_points.iter().map(Point::number).collect(),
+        ),
+        metric::Data::Sum(s) => shape(
+            "sum",
+            Some(s.is_monotonic),
+            Some(s.aggregation_temporality),
+            s.data_points.iter().map(Point::number).collect(),
+        ),
+        metric::Data::Histogram(h) => shape(
+            "histogram",
+            None,
+            Some(h.aggregation_temporality),
+            h.data_points.iter().map(Point::histogram).collect(),
+        ),
+        metric::Data::ExponentialHistogram(h) => shape(
+            "exponential_histogram",
+            None,
+            Some(h.aggregation_temporality),
+            h.data_points.iter().map(Point::exponential).collect(),
+        ),
+        metric::Data::Summary(s) => shape(
+            "summary",
+            None,
+            None,
+            s.data_points.iter().map(Point::summary).collect(),
+        ),
+    }
+}
+
 /// Converts an export request into one batch of the `metrics` table.
 pub fn convert(request: &ExportMetricsServiceRequest) -> Result<Converted> {
     let mut rows = Rows::new(64);
@@ -364,109 +474,32 @@ pub fn convert(request: &ExportMetricsServiceRequest) -> Result<Converted> {
         for sm in &rm.scope_metrics {
             let scope = sm.scope.as_ref().map_or("", |s| s.name.as_str());
             for metric in &sm.metrics {
-                let mut m = MetricCtx {
+                let Some(data) = &metric.data else {
+                    rejections.reject(|| format!("metric {:?} has no data", metric.name));
+                    continue;
+                };
+                let shape = shape(data);
+                let temporality = match shape.temporality.map(temporality).transpose() {
+                    Ok(t) => t,
+                    Err(reason) => {
+                        for _ in &shape.points {
+                            rejections.reject(|| format!("metric {:?}: {reason}", metric.name));
+                        }
+                        continue;
+                    }
+                };
+                let m = MetricCtx {
                     service: &service,
                     name: &metric.name,
-                    kind: "gauge",
+                    kind: shape.kind,
                     unit: &metric.unit,
                     description: &metric.description,
                     scope,
                     resource,
-                    temporality: None,
-                    monotonic: None,
+                    temporality,
+                    monotonic: shape.monotonic,
                 };
-                let mut points: Vec<Point<'_>> = Vec::new();
-                let mut metric_temporality = 0;
-                match &metric.data {
-                    None => {
-                        rejections.reject(|| format!("metric {:?} has no data", metric.name));
-                        continue;
-                    }
-                    Some(metric::Data::Gauge(g)) => {
-                        points.extend(g.data_points.iter().map(|p| Point {
-                            time: p.time_unix_nano,
-                            start: p.start_time_unix_nano,
-                            value: number_value(p.value.as_ref()),
-                            exemplars: &p.exemplars,
-                            flags: p.flags,
-                            attributes: &p.attributes,
-                            ..Point::default()
-                        }));
-                    }
-                    Some(metric::Data::Sum(s)) => {
-                        m.kind = "sum";
-                        m.monotonic = Some(s.is_monotonic);
-                        metric_temporality = s.aggregation_temporality;
-                        points.extend(s.data_points.iter().map(|p| Point {
-                            time: p.time_unix_nano,
-                            start: p.start_time_unix_nano,
-                            value: number_value(p.value.as_ref()),
-                            exemplars: &p.exemplars,
-                            flags: p.flags,
-                            attributes: &p.attributes,
-                            ..Point::default()
-                        }));
-                    }
-                    Some(metric::Data::Histogram(h)) => {
-                        m.kind = "histogram";
-                        metric_temporality = h.aggregation_temporality;
-                        points.extend(h.data_points.iter().map(|p| Point {
-                            time: p.time_unix_nano,
-                            start: p.start_time_unix_nano,
-                            count: Some(p.count),
-                            sum: p.sum,
-                            min: p.min,
-                            max: p.max,
-                            buckets: Some((&p.explicit_bounds, &p.bucket_counts)),
-                            exemplars: &p.exemplars,
-                            flags: p.flags,
-                            attributes: &p.attributes,
-                            ..Point::default()
-                        }));
-                    }
-                    Some(metric::Data::ExponentialHistogram(h)) => {
-                        m.kind = "exponential_histogram";
-                        metric_temporality = h.aggregation_temporality;
-                        points.extend(h.data_points.iter().map(|p| Point {
-                            time: p.time_unix_nano,
-                            start: p.start_time_unix_nano,
-                            count: Some(p.count),
-                            sum: p.sum,
-                            min: p.min,
-                            max: p.max,
-                            exponential: Some(p),
-                            exemplars: &p.exemplars,
-                            flags: p.flags,
-                            attributes: &p.attributes,
-                            ..Point::default()
-                        }));
-                    }
-                    Some(metric::Data::Summary(s)) => {
-                        m.kind = "summary";
-                        points.extend(s.data_points.iter().map(|p| Point {
-                            time: p.time_unix_nano,
-                            start: p.start_time_unix_nano,
-                            count: Some(p.count),
-                            sum: Some(p.sum),
-                            quantiles: Some(&p.quantile_values),
-                            flags: p.flags,
-                            attributes: &p.attributes,
-                            ..Point::default()
-                        }));
-                    }
-                }
-                if matches!(m.kind, "sum" | "histogram" | "exponential_histogram") {
-                    match temporality(metric_temporality) {
-                        Ok(t) => m.temporality = Some(t),
-                        Err(reason) => {
-                            for _ in &points {
-                                rejections.reject(|| format!("metric {:?}: {reason}", m.name));
-                            }
-                            continue;
-                        }
-                    }
-                }
-                for p in &points {
+                for p in &shape.points {
                     match validate(p) {
                         Ok((time, start)) => rows.append(&m, p, time, start),
                         Err(reason) => {
@@ -492,18 +525,14 @@ pub(crate) fn normalize_json_enums(root: &mut serde_json::Value) {
         "AGGREGATION_TEMPORALITY_DELTA",
         "AGGREGATION_TEMPORALITY_CUMULATIVE",
     ];
-    for rm in crate::ingest::json_array(root, "resourceMetrics") {
-        for sm in crate::ingest::json_array(rm, "scopeMetrics") {
-            for metric in crate::ingest::json_array(sm, "metrics") {
-                for kind in ["sum", "histogram", "exponentialHistogram"] {
-                    if let Some(v) = metric
-                        .get_mut(kind)
-                        .and_then(|d| d.get_mut("aggregationTemporality"))
-                        && let Some(i) = v.as_str().and_then(|s| NAMES.iter().position(|n| *n == s))
-                    {
-                        *v = serde_json::Value::from(i);
-                    }
-                }
+    for metric in json_items(root, ["resourceMetrics", "scopeMetrics", "metrics"]) {
+        for kind in ["sum", "histogram", "exponentialHistogram"] {
+            if let Some(v) = metric
+                .get_mut(kind)
+                .and_then(|d| d.get_mut("aggregationTemporality"))
+                && let Some(i) = v.as_str().and_then(|s| NAMES.iter().position(|n| *n == s))
+            {
+                *v = serde_json::Value::from(i);
             }
         }
     }

@@ -16,7 +16,7 @@ use crate::columns::{
     ts_builder,
 };
 use crate::error::{Error, Result};
-use crate::ingest::{Converted, json_array};
+use crate::ingest::{Converted, json_items};
 
 const KINDS: [&str; 6] = [
     "UNSPECIFIED",
@@ -215,16 +215,12 @@ pub(crate) fn normalize_json_enums(root: &mut serde_json::Value) {
             *v = serde_json::Value::from(i);
         }
     };
-    for rs in json_array(root, "resourceSpans") {
-        for ss in json_array(rs, "scopeSpans") {
-            for span in json_array(ss, "spans") {
-                if let Some(kind) = span.get_mut("kind") {
-                    fix(kind, &KIND_NAMES);
-                }
-                if let Some(code) = span.get_mut("status").and_then(|s| s.get_mut("code")) {
-                    fix(code, &CODE_NAMES);
-                }
-            }
+    for span in json_items(root, ["resourceSpans", "scopeSpans", "spans"]) {
+        if let Some(kind) = span.get_mut("kind") {
+            fix(kind, &KIND_NAMES);
+        }
+        if let Some(code) = span.get_mut("status").and_then(|s| s.get_mut("code")) {
+            fix(code, &CODE_NAMES);
         }
     }
 }

@@ -134,46 +134,41 @@ impl QueryEngine {
         let mut logs = objects(&batches)?;
         let more = logs.len() > limit;
         logs.truncate(limit);
-        let next_cursor = match (more, logs.last()) {
-            (true, Some(_)) => {
-                let last_ts = last_timestamp_ns(&batches, limit - 1)?;
-                // Rows at `last_ts` on this page, plus those skipped before it if the page
-                // began at the same timestamp.
-                let mut same = 0u64;
-                for i in (0..limit).rev() {
-                    if last_timestamp_ns(&batches, i)? != last_ts {
-                        break;
-                    }
-                    same += 1;
-                }
-                let carried = if same as usize == limit && last_ts == to {
-                    skip
-                } else {
-                    0
-                };
-                Some(format!("{last_ts}.{}", same + carried))
-            }
-            _ => None,
+        let next_cursor = if more {
+            let times = timestamps_ns(&batches, limit)?;
+            let last_ts = times[limit - 1];
+            // Rows at `last_ts` on this page, plus those skipped before it if the whole page
+            // sits at the cursor's timestamp.
+            let same = times.iter().rev().take_while(|t| **t == last_ts).count() as u64;
+            let carried = if same as usize == limit && last_ts == to {
+                skip
+            } else {
+                0
+            };
+            Some(format!("{last_ts}.{}", same + carried))
+        } else {
+            None
         };
         Ok(LogPage { logs, next_cursor })
     }
 }
 
-/// The `timestamp` (first column) of row `i` across `batches`, in ns.
-fn last_timestamp_ns(batches: &[arrow::array::RecordBatch], mut i: usize) -> Result<i64> {
-    use arrow::array::{Array, TimestampNanosecondArray};
+/// The `timestamp` (first column) of the first `n` rows across `batches`, in ns.
+fn timestamps_ns(batches: &[arrow::array::RecordBatch], n: usize) -> Result<Vec<i64>> {
+    use arrow::array::TimestampNanosecondArray;
+    let mut out = Vec::with_capacity(n);
     for b in batches {
-        if i < b.num_rows() {
-            let col = b
-                .column(0)
-                .as_any()
-                .downcast_ref::<TimestampNanosecondArray>()
-                .ok_or_else(|| Error::Internal("timestamp column type".into()))?;
-            return Ok(col.value(i));
-        }
-        i -= b.num_rows();
+        let col = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<TimestampNanosecondArray>()
+            .ok_or_else(|| Error::Internal("timestamp column type".into()))?;
+        out.extend(col.values().iter().take(n - out.len()));
     }
-    Err(Error::Internal("row index out of range".into()))
+    if out.len() < n {
+        return Err(Error::Internal("fewer rows than the page".into()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

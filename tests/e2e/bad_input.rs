@@ -20,8 +20,19 @@ async fn post(
     encoding: Option<&str>,
     body: Vec<u8>,
 ) -> (u16, String) {
+    post_to(server, "/v1/traces", content_type, encoding, body).await
+}
+
+/// POSTs `body` to an OTLP/HTTP `path`; returns the status and the body as text.
+pub(crate) async fn post_to(
+    server: &Server,
+    path: &str,
+    content_type: &str,
+    encoding: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, String) {
     let mut req = reqwest::Client::new()
-        .post(format!("{}/v1/traces", server.otlp_http))
+        .post(format!("{}{path}", server.otlp_http))
         .header("content-type", content_type)
         .body(body);
     if let Some(e) = encoding {

@@ -111,37 +111,29 @@ async fn python_sdk_logs_and_metrics_round_trip() {
             ))
             .await;
         let stored = page["logs"].as_array().expect("logs");
-        let key = |body: &Value, sev: &Value, text: &Value, tid: &Value, sid: &Value| {
-            format!("{body}|{sev}|{text}|{tid}|{sid}")
+        // The fields that identify a record, as the API returns them and as the script sent them.
+        let keys = |logs: &[Value]| -> Vec<String> {
+            let mut keys: Vec<String> = logs
+                .iter()
+                .map(|l| {
+                    [
+                        "body",
+                        "severity_number",
+                        "severity_text",
+                        "trace_id",
+                        "span_id",
+                    ]
+                    .map(|f| l[f].to_string())
+                    .join("|")
+                })
+                .collect();
+            keys.sort();
+            keys
         };
-        let mut got: Vec<String> = stored
-            .iter()
-            .map(|l| {
-                key(
-                    &l["body"],
-                    &l["severity_number"],
-                    &l["severity_text"],
-                    &l["trace_id"],
-                    &l["span_id"],
-                )
-            })
-            .collect();
-        let mut want: Vec<String> = expected["logs"]
-            .as_array()
-            .expect("expected logs")
-            .iter()
-            .map(|l| {
-                key(
-                    &l["body"],
-                    &l["severity_number"],
-                    &l["severity_text"],
-                    &l["trace_id"],
-                    &l["span_id"],
-                )
-            })
-            .collect();
-        got.sort();
-        want.sort();
+        let (got, want) = (
+            keys(stored),
+            keys(expected["logs"].as_array().expect("expected logs")),
+        );
         assert_eq!(got, want, "{service}: logs");
         assert!(
             stored.iter().any(|l| l["attributes"]["vip"] == "true"),

@@ -29,6 +29,7 @@ use opentelemetry_sdk::metrics::periodic_reader_with_async_runtime::PeriodicRead
 use opentelemetry_sdk::metrics::{SdkMeterProvider, Temporality};
 use serde_json::Value;
 
+use crate::bad_input::post_to;
 use crate::otlp_rust::{Rng, Transport, exact_quantile};
 use crate::server::Server;
 
@@ -664,15 +665,7 @@ pub(crate) async fn send_acked_logs_and_points(server: &Server, round: u64, n: u
 }
 
 async fn post_otlp(server: &Server, path: &str, content_type: &str, body: &str) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}{path}", server.otlp_http))
-        .header("content-type", content_type)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
+    let (status, text) = post_to(server, path, content_type, None, body.as_bytes().to_vec()).await;
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),

@@ -136,12 +136,9 @@ import argparse
 import bisect
 import json
 import math
-import os
 import sys
-import threading
 import time
 from collections.abc import Sequence
-from urllib.parse import urlparse
 
 from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber
@@ -174,6 +171,8 @@ from opentelemetry.sdk.metrics.view import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
+from otlp_support import ExportLedger, PlanError, bypass_proxy_for_loopback
+
 SCOPE_NAME = "headroom-e2e"
 MAX_EXPORT_BATCH_SIZE = 512
 FLUSH_TIMEOUT_MILLIS = 60_000
@@ -195,34 +194,24 @@ METRIC_TYPES = {
 }
 
 
-class PlanError(ValueError):
-    """The JSON plan read from stdin is malformed."""
-
-
-class RecordingLogExporter(LogRecordExporter):
+class RecordingLogExporter(ExportLedger, LogRecordExporter):
     """Delegating log exporter that records the outcome of every export call."""
 
     def __init__(self, inner: LogRecordExporter) -> None:
+        super().__init__()
         self._inner = inner
-        self._lock = threading.Lock()
-        self.ok_calls = 0
         self.exported_records = 0
-        self.failures: list[str] = []
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        try:
-            result = self._inner.export(batch)
-        except Exception as exc:  # the SDK would swallow it; record it instead
-            with self._lock:
-                self.failures.append(f"{len(batch)} log records: exporter raised {exc!r}")
-            raise
-        with self._lock:
-            if result == LogRecordExportResult.SUCCESS:
-                self.ok_calls += 1
-                self.exported_records += len(batch)
-            else:
-                self.failures.append(f"{len(batch)} log records: {result.name}")
-        return result
+        def counted() -> None:
+            self.exported_records += len(batch)
+
+        return self.record(
+            f"{len(batch)} log records",
+            lambda: self._inner.export(batch),
+            LogRecordExportResult.SUCCESS,
+            counted,
+        )
 
     def shutdown(self) -> None:
         self._inner.shutdown()
@@ -231,7 +220,7 @@ class RecordingLogExporter(LogRecordExporter):
         return self._inner.force_flush(timeout_millis)
 
 
-class RecordingMetricExporter(MetricExporter):
+class RecordingMetricExporter(ExportLedger, MetricExporter):
     """Delegating metric exporter that records every export call's outcome.
 
     It forwards the inner exporter's preferred temporality/aggregation, which
@@ -239,15 +228,14 @@ class RecordingMetricExporter(MetricExporter):
     """
 
     def __init__(self, inner: MetricExporter) -> None:
-        super().__init__(
+        ExportLedger.__init__(self)
+        MetricExporter.__init__(
+            self,
             preferred_temporality=inner._preferred_temporality,  # noqa: SLF001
             preferred_aggregation=inner._preferred_aggregation,  # noqa: SLF001
         )
         self._inner = inner
-        self._lock = threading.Lock()
-        self.ok_calls = 0
         self.points: dict[str, int] = {}
-        self.failures: list[str] = []
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs
@@ -259,20 +247,17 @@ class RecordingMetricExporter(MetricExporter):
                     points[metric.name] = points.get(metric.name, 0) + len(
                         metric.data.data_points
                     )
-        try:
-            result = self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
-        except Exception as exc:
-            with self._lock:
-                self.failures.append(f"metrics {points}: exporter raised {exc!r}")
-            raise
-        with self._lock:
-            if result == MetricExportResult.SUCCESS:
-                self.ok_calls += 1
-                for name, n in points.items():
-                    self.points[name] = self.points.get(name, 0) + n
-            else:
-                self.failures.append(f"metrics {points}: {result.name}")
-        return result
+
+        def counted() -> None:
+            for name, n in points.items():
+                self.points[name] = self.points.get(name, 0) + n
+
+        return self.record(
+            f"metrics {points}",
+            lambda: self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs),
+            MetricExportResult.SUCCESS,
+            counted,
+        )
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         return self._inner.force_flush(timeout_millis=timeout_millis)
@@ -313,19 +298,6 @@ def make_metric_exporter(
     return OTLPMetricExporter(
         endpoint=endpoint.rstrip("/") + "/v1/metrics", preferred_temporality=preferred
     )
-
-
-def bypass_proxy_for_loopback(endpoint: str) -> None:
-    """Never route loopback test traffic through an HTTP(S) proxy from the env."""
-    host = urlparse(endpoint if "://" in endpoint else "//" + endpoint).hostname
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        return
-    for var in ("NO_PROXY", "no_proxy"):
-        entries = [e for e in os.environ.get(var, "").split(",") if e]
-        for extra in ("127.0.0.1", "localhost", "::1"):
-            if extra not in entries:
-                entries.append(extra)
-        os.environ[var] = ",".join(entries)
 
 
 # ---------------------------------------------------------------- validation

@@ -45,11 +45,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import threading
 from collections.abc import Sequence
-from urllib.parse import urlparse
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -61,6 +58,8 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from otlp_support import ExportLedger, PlanError, bypass_proxy_for_loopback
 
 KINDS = {
     "SERVER": SpanKind.SERVER,
@@ -74,32 +73,24 @@ MAX_EXPORT_BATCH_SIZE = 512
 FLUSH_TIMEOUT_MILLIS = 60_000
 
 
-class PlanError(ValueError):
-    """The JSON plan read from stdin is malformed."""
-
-
-class RecordingExporter(SpanExporter):
+class RecordingExporter(ExportLedger, SpanExporter):
     """Delegating SpanExporter that records the outcome of every export call."""
 
     def __init__(self, inner: SpanExporter) -> None:
+        super().__init__()
         self._inner = inner
-        self._lock = threading.Lock()
         self.exported_spans = 0
-        self.failures: list[str] = []
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            result = self._inner.export(spans)
-        except Exception as exc:  # the SDK would swallow it; record it instead
-            with self._lock:
-                self.failures.append(f"{len(spans)} spans: exporter raised {exc!r}")
-            raise
-        with self._lock:
-            if result == SpanExportResult.SUCCESS:
-                self.exported_spans += len(spans)
-            else:
-                self.failures.append(f"{len(spans)} spans: {result.name}")
-        return result
+        def counted() -> None:
+            self.exported_spans += len(spans)
+
+        return self.record(
+            f"{len(spans)} spans",
+            lambda: self._inner.export(spans),
+            SpanExportResult.SUCCESS,
+            counted,
+        )
 
     def shutdown(self) -> None:
         self._inner.shutdown()
@@ -121,19 +112,6 @@ def make_exporter(protocol: str, endpoint: str) -> SpanExporter:
     )
 
     return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
-
-
-def bypass_proxy_for_loopback(endpoint: str) -> None:
-    """Never route loopback test traffic through an HTTP(S) proxy from the env."""
-    host = urlparse(endpoint if "://" in endpoint else "//" + endpoint).hostname
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        return
-    for var in ("NO_PROXY", "no_proxy"):
-        entries = [e for e in os.environ.get(var, "").split(",") if e]
-        for extra in ("127.0.0.1", "localhost", "::1"):
-            if extra not in entries:
-                entries.append(extra)
-        os.environ[var] = ",".join(entries)
 
 
 def validate(node: object, path: str) -> None:
