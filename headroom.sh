@@ -22,9 +22,19 @@ STAMP="$VENV/.stamp"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 HEADROOM_BIN="$TARGET_DIR/release/headroom"
 
-# Debian packages the project needs on the machine (e.g. chromium for UI
-# screenshots). Installed by `setup` when running as root with apt-get.
-APT_PACKAGES=()
+# Debian packages the project needs on the machine: Chromium and ChromeDriver for
+# the browser tests (npm, for wasm-opt, is installed only if missing). Installed by `setup` when
+# running as root with apt-get. The wasm fallback toolchain (see build_ui) adds its
+# own packages only when no rustup wasm32 target exists.
+APT_PACKAGES=(chromium chromium-driver)
+
+# The web UI's wasm bundle: wasm-bindgen-cli must equal the wasm-bindgen crate pinned in
+# ui/Cargo.toml; wasm-opt comes from npm's binaryen (Debian's wasm-opt 108 produces
+# bundles that silently fail to hydrate).
+WASM_BINDGEN_VERSION=0.2.130
+BINARYEN_VERSION=132
+SITE_DIR="$TARGET_DIR/site"
+WASM_FALLBACK_PACKAGES=(rustc-web cargo-web rust-web-src lld-19)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'headroom.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -53,9 +63,14 @@ EOF
 # --- setup -------------------------------------------------------------------
 
 setup_apt() {
-    ((${#APT_PACKAGES[@]} > 0)) || return 0
+    apt_install "${APT_PACKAGES[@]}"
+}
+
+# Installs the given Debian packages that are missing.
+apt_install() {
+    (($# > 0)) || return 0
     local missing=() pkg
-    for pkg in "${APT_PACKAGES[@]}"; do
+    for pkg in "$@"; do
         if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
             missing+=("$pkg")
         fi
@@ -141,6 +156,67 @@ cmd_setup() {
     setup_apt
     setup_rust
     setup_python
+    build_ui
+}
+
+# --- web UI bundle -------------------------------------------------------------
+
+have_rustup_wasm_target() {
+    command -v rustup >/dev/null 2>&1 &&
+        rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown
+}
+
+setup_ui_tools() {
+    if ! command -v wasm-bindgen >/dev/null 2>&1 ||
+        [[ "$(wasm-bindgen --version)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
+        log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes)"
+        cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+    fi
+    WASM_OPT="$TARGET_DIR/tools/node_modules/.bin/wasm-opt"
+    if [[ ! -x "$WASM_OPT" ]]; then
+        command -v npm >/dev/null 2>&1 || apt_install npm
+        command -v npm >/dev/null 2>&1 || die "npm not found (on Debian: apt-get install npm)"
+        log "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) into $TARGET_DIR/tools"
+        mkdir -p "$TARGET_DIR/tools"
+        npm install --silent --no-audit --no-fund --prefix "$TARGET_DIR/tools" "binaryen@$BINARYEN_VERSION" >/dev/null
+    fi
+}
+
+# Builds ui/ with feature `hydrate` for wasm32 into $SITE_DIR/pkg: with the rustup
+# wasm32 target where one is installed, else with Debian's rustc-web and -Zbuild-std
+# (its own target dir: the two compilers must not share artifacts).
+build_ui() {
+    setup_ui_tools
+    local wasm_target_dir="$TARGET_DIR/wasm"
+    local args=(rustc -p headroom-ui --lib --crate-type cdylib --release
+        --target wasm32-unknown-unknown --no-default-features --features hydrate)
+    if have_rustup_wasm_target; then
+        log "building the UI bundle (rustup wasm32 target)"
+        cargo "${args[@]}" --target-dir "$wasm_target_dir"
+    else
+        apt_install "${WASM_FALLBACK_PACKAGES[@]}"
+        [[ -x /usr/bin/cargo && -x /usr/lib/llvm-19/bin/wasm-ld ]] ||
+            die "no wasm32 toolchain: run 'rustup target add wasm32-unknown-unknown', or install ${WASM_FALLBACK_PACKAGES[*]} as root"
+        wasm_target_dir="$TARGET_DIR/wasm-debian"
+        log "building the UI bundle (Debian rustc-web with -Zbuild-std; no rustup wasm32 target)"
+        env PATH=/usr/bin:/bin HOME="$HOME" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+            RUSTFLAGS="-C linker=/usr/lib/llvm-19/bin/wasm-ld" \
+            /usr/bin/cargo "${args[@]}" -Zbuild-std=std,panic_abort --target-dir "$wasm_target_dir"
+    fi
+    local wasm="$wasm_target_dir/wasm32-unknown-unknown/release/headroom_ui.wasm"
+    local pkg="$SITE_DIR/pkg"
+    local stamp="$pkg/.source"
+    local sum
+    sum="$(sha256sum "$wasm" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(<"$stamp")" == "$sum" && -f "$pkg/headroom_ui_bg.wasm.gz" ]]; then
+        return 0
+    fi
+    mkdir -p "$pkg"
+    wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name headroom_ui "$wasm"
+    "$WASM_OPT" -Oz "$pkg/headroom_ui_bg.wasm" -o "$pkg/headroom_ui_bg.wasm"
+    gzip -9 -k -f "$pkg/headroom_ui_bg.wasm" "$pkg/headroom_ui.js"
+    printf '%s\n' "$sum" >"$stamp"
+    log "UI bundle: headroom_ui_bg.wasm $(stat -c %s "$pkg/headroom_ui_bg.wasm") bytes ($(stat -c %s "$pkg/headroom_ui_bg.wasm.gz") gzip), headroom_ui.js $(stat -c %s "$pkg/headroom_ui.js") bytes"
 }
 
 build_release() {

@@ -6,7 +6,7 @@
 //! `HEADROOM_OTLP_HTTP_ADDR`, `HEADROOM_HTTP_ADDR`, `HEADROOM_DATA_DIR`.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// `[http]`: the API (and, later, UI) server.
+    /// `[http]`: the API and web UI server.
     pub http: HttpConfig,
     /// `[collector]`: OTLP receivers.
     pub collector: CollectorConfig,
@@ -27,6 +27,31 @@ pub struct Config {
     pub storage: StorageConfig,
     /// `[query]`: the query engine.
     pub query: QueryConfig,
+    /// `[ui]`: the web UI.
+    pub ui: UiSection,
+}
+
+/// `[ui]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiSection {
+    /// Directory holding the UI's wasm bundle in `pkg/` (built by `./headroom.sh`). Empty
+    /// (default): `site/` in the parent of the executable's directory, which is
+    /// `target/site` for `target/release/headroom`.
+    pub site_dir: PathBuf,
+}
+
+impl UiSection {
+    /// The site directory to serve from.
+    pub fn resolved_site_dir(&self) -> PathBuf {
+        if !self.site_dir.as_os_str().is_empty() {
+            return self.site_dir.clone();
+        }
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("site")))
+            .unwrap_or_else(|| PathBuf::from("target/site"))
+    }
 }
 
 /// `[http]`

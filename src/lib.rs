@@ -140,7 +140,15 @@ pub async fn run_notify(
     .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let api = axum::serve(
         http_listener,
-        headroom_query::http::router(Arc::clone(&engine)).merge(health_router(storage.clone())),
+        headroom_query::http::router(Arc::clone(&engine))
+            .merge(health_router(storage.clone()))
+            .merge(headroom_ui::server::router(
+                Arc::clone(&engine),
+                &headroom_ui::server::UiConfig {
+                    site_dir: config.ui.resolved_site_dir(),
+                    dashboards_dir: config.storage.data_dir.join("dashboards"),
+                },
+            )),
     )
     .with_graceful_shutdown(shutdown.clone().cancelled_owned());
 

@@ -124,6 +124,8 @@ struct SearchParams {
     operation: Option<String>,
     min_duration_ms: Option<f64>,
     error: Option<String>,
+    /// `key=value`: a span attribute that must match exactly.
+    attribute: Option<String>,
     limit: Option<usize>,
 }
 
@@ -147,10 +149,26 @@ async fn search_traces(
         operation: p.operation,
         min_duration_ms: p.min_duration_ms,
         error,
+        attribute: parse_attribute(p.attribute.as_deref())?,
         limit: p.limit,
     };
     let traces = e.search_traces(&search, from, to).await?;
     Ok(Json(json!({"range": window(from, to), "traces": traces})))
+}
+
+/// `key=value` (both non-empty) into a pair; absent or empty means no filter.
+pub fn parse_attribute(value: Option<&str>) -> Result<Option<(String, String)>> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match v.split_once('=') {
+        Some((k, val)) if !k.trim().is_empty() => {
+            Ok(Some((k.trim().to_string(), val.trim().to_string())))
+        }
+        _ => Err(Error::BadRequest(format!(
+            "attribute must be key=value, got {v:?}"
+        ))),
+    }
 }
 
 #[derive(Debug, Deserialize)]

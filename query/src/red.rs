@@ -261,25 +261,32 @@ impl QueryEngine {
     }
 }
 
-/// Adds zero rows for empty buckets so a series has one point per step.
+/// Adds zero rows for empty buckets so every series has one point per step: one series
+/// for `service`, or one per service present in `rows` when no service is given.
 fn fill_buckets(rows: Vec<Red>, service: Option<&str>, from: i64, to: i64, step: i64) -> Vec<Red> {
-    let mut by_time: std::collections::HashMap<String, Red> = rows
+    let mut services: Vec<Option<String>> = match service {
+        Some(s) => vec![Some(s.to_string())],
+        None => rows.iter().map(|r| r.service.clone()).collect(),
+    };
+    services.dedup();
+    let mut by_key: std::collections::HashMap<(Option<String>, String), Red> = rows
         .into_iter()
-        .filter_map(|r| Some((r.time.clone()?, r)))
+        .filter_map(|r| Some(((r.service.clone(), r.time.clone()?), r)))
         .collect();
-    let service = service.map(str::to_string);
     let mut out = Vec::new();
-    let mut t = from;
-    while t < to {
-        let key = rfc3339(t);
-        let row = by_time.remove(&key).unwrap_or_else(|| {
-            let mut r = red_row(0, 0, step as f64 / 1e9, [None; 3]);
-            r.service = service.clone();
-            r.time = Some(key);
-            r
-        });
-        out.push(row);
-        t += step;
+    for service in services {
+        let mut t = from;
+        while t < to {
+            let key = (service.clone(), rfc3339(t));
+            let row = by_key.remove(&key).unwrap_or_else(|| {
+                let mut r = red_row(0, 0, step as f64 / 1e9, [None; 3]);
+                r.service = key.0.clone();
+                r.time = Some(key.1.clone());
+                r
+            });
+            out.push(row);
+            t += step;
+        }
     }
     out
 }

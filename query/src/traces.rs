@@ -15,6 +15,8 @@ pub struct TraceSearch {
     pub operation: Option<String>,
     pub min_duration_ms: Option<f64>,
     pub error: Option<bool>,
+    /// A span attribute that must equal a value.
+    pub attribute: Option<(String, String)>,
     pub limit: Option<usize>,
 }
 
@@ -59,7 +61,10 @@ impl QueryEngine {
         let limit = search.limit.unwrap_or(20).clamp(1, 1000);
         let mut params = vec![ts(from), ts(to)];
         let mut conditions = String::new();
-        let mut push = |cond: &str, value: ScalarValue, conditions: &mut String| {
+        let push = |cond: &str,
+                    value: ScalarValue,
+                    conditions: &mut String,
+                    params: &mut Vec<ScalarValue>| {
             params.push(value);
             conditions.push_str(&format!(" AND {cond} ${}", params.len()));
         };
@@ -68,6 +73,7 @@ impl QueryEngine {
                 "service_name =",
                 ScalarValue::Utf8(Some(s.clone())),
                 &mut conditions,
+                &mut params,
             );
         }
         if let Some(o) = &search.operation {
@@ -75,6 +81,7 @@ impl QueryEngine {
                 "span_name =",
                 ScalarValue::Utf8(Some(o.clone())),
                 &mut conditions,
+                &mut params,
             );
         }
         if let Some(ms) = search.min_duration_ms {
@@ -87,6 +94,17 @@ impl QueryEngine {
                 "duration_ns >=",
                 ScalarValue::Int64(Some((ms * 1e6) as i64)),
                 &mut conditions,
+                &mut params,
+            );
+        }
+        if let Some((key, value)) = &search.attribute {
+            params.push(ScalarValue::Utf8(Some(key.clone())));
+            let k = params.len();
+            push(
+                &format!("attributes[${k}] ="),
+                ScalarValue::Utf8(Some(value.clone())),
+                &mut conditions,
+                &mut params,
             );
         }
         match search.error {
@@ -139,5 +157,36 @@ impl QueryEngine {
             }
         }
         Ok(rows)
+    }
+}
+
+impl QueryEngine {
+    /// Services with spans in `[from, to)`, by name.
+    pub async fn service_names(&self, from: i64, to: i64) -> Result<Vec<String>> {
+        self.names(
+            "SELECT DISTINCT service_name AS name FROM spans WHERE start_time >= $1 AND start_time < $2 ORDER BY name",
+            vec![ts(from), ts(to)],
+        )
+        .await
+    }
+
+    /// Span names of `service` in `[from, to)`, by name (at most 500).
+    pub async fn operation_names(&self, service: &str, from: i64, to: i64) -> Result<Vec<String>> {
+        self.names(
+            "SELECT DISTINCT span_name AS name FROM spans WHERE start_time >= $1 AND start_time < $2 AND service_name = $3 ORDER BY name LIMIT 500",
+            vec![ts(from), ts(to), ScalarValue::Utf8(Some(service.to_string()))],
+        )
+        .await
+    }
+
+    async fn names(&self, sql: &str, params: Vec<ScalarValue>) -> Result<Vec<String>> {
+        let rows = objects(&self.query(sql, params).await?)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut r| match r.remove("name") {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            })
+            .collect())
     }
 }
