@@ -51,9 +51,12 @@ Commands:
   test [ARGS...]   Set up, then run cargo test --workspace --all-targets ARGS...,
                    cargo fmt --check and cargo clippy -D warnings; prints a
                    summary and exits non-zero if any step failed (CI runs this).
-  bench [ARGS...]  Set up, then run the ingest + query benchmark (release build):
-                   cargo bench --bench ingest -- ARGS...
-                   (--spans N, default 10000000; --clients N; --repeat N)
+  bench [ui] [ARGS...]
+                   Set up, then run a benchmark (release build). Default: the
+                   ingest + query benchmark next to DuckDB: cargo bench --bench
+                   ingest -- ARGS (--spans N, default 10000000; --clients N;
+                   --repeat N). `bench ui`: server render time of every page
+                   over demo data next to the API calls (--days 7, --repeat 7).
   setup            Prepare the machine only: apt packages (if any are listed),
                    cargo check, Python venv in .venv from scripts/requirements.txt.
   help             Show this text.
@@ -286,8 +289,13 @@ cmd_test() {
 cmd_bench() {
     cmd_setup
     export HEADROOM_PYTHON="$ROOT/.venv/bin/python"
-    log "cargo bench --workspace --bench ingest (release build; prints figures next to DuckDB's)"
-    exec cargo bench --workspace --bench ingest -- "$@"
+    local bench=ingest
+    if [[ "${1:-}" == ui || "${1:-}" == ingest ]]; then
+        bench="$1"
+        shift
+    fi
+    log "cargo bench --workspace --bench $bench (release build)"
+    exec cargo bench --workspace --bench "$bench" -- "$@"
 }
 
 main() {

@@ -217,9 +217,12 @@ pub struct MetricSeries {
     pub chart: MetricChart,
 }
 
-/// A SQL result: column names and types, rows as JSON values.
+/// A SQL result: column names and types, rows as JSON values; or, for a query the user
+/// got wrong (syntax, unknown column, …), DataFusion's message in `error`. That is a
+/// result to show, not a failed request.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SqlResult {
+    pub error: Option<String>,
     pub columns: Vec<(String, String)>,
     pub rows: Vec<Vec<Value>>,
     pub truncated: bool,

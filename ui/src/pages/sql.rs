@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use crate::api::{SqlResult, run_sql};
 use crate::chart::{BarChart, TimeChart, cell_text, table_bars, table_series};
 use crate::timerange::{use_param, use_set_params};
-use crate::widgets::section;
+use crate::widgets::{ErrorBox, section};
 
 pub(crate) const EXAMPLES: [(&str, &str); 5] = [
     (
@@ -101,6 +101,9 @@ fn ViewToggle(mode: Memo<String>) -> impl IntoView {
 
 #[component]
 pub(crate) fn SqlOutput(result: SqlResult, chart: bool) -> impl IntoView {
+    if let Some(e) = result.error {
+        return view! { <ErrorBox message=e/> }.into_any();
+    }
     let summary = format!(
         "{} rows · {:.0} ms{}",
         result.rows.len(),
@@ -138,6 +141,7 @@ pub(crate) fn SqlOutput(result: SqlResult, chart: bool) -> impl IntoView {
         <p class="muted" data-testid="sql-summary">{summary}</p>
         {body}
     }
+    .into_any()
 }
 
 #[component]

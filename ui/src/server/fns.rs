@@ -594,7 +594,16 @@ pub async fn metric_series(q: &MetricQuery) -> Result<MetricSeries> {
 pub async fn run_sql(sql: &str) -> Result<SqlResult> {
     let s = state()?;
     let started = Instant::now();
-    let (batches, truncated) = s.engine.user_query(sql).await?;
+    let (batches, truncated) = match s.engine.user_query(sql).await {
+        Ok(r) => r,
+        Err(e) if e.http_status().is_client_error() => {
+            return Ok(SqlResult {
+                error: Some(e.to_string()),
+                ..SqlResult::default()
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     let columns = batches
         .first()
         .map(|b| {
@@ -606,6 +615,7 @@ pub async fn run_sql(sql: &str) -> Result<SqlResult> {
         })
         .unwrap_or_default();
     Ok(SqlResult {
+        error: None,
         columns,
         rows: headroom_query::json::rows(&batches)?,
         truncated,
@@ -655,6 +665,7 @@ fn red_table(rows: &[red::Red]) -> SqlResult {
             .collect(),
         truncated: false,
         elapsed_ms: 0.0,
+        error: None,
     }
 }
 
