@@ -1,7 +1,9 @@
 //! UI benchmark: the server render time of every page over demo data, next to the JSON
 //! API call that returns the same data, plus the wasm bundle's size.
 //!
-//! `cargo bench --bench ui -- [--days 7] [--repeat 7] [--range now-24h]`
+//! `cargo bench --bench ui -- [--days 7] [--repeat 7] [--range now-24h]`, or
+//! `./headroom.sh bench ui`. Under `cargo test` (no `--bench` flag) it runs as a smoke
+//! test over one day of sparse history.
 //!
 //! A release `headroom serve` is filled by `headroom demo --no-live --days N` (the same
 //! simulated shop as `./headroom.sh run`). Each page is fetched whole (the streamed HTML
@@ -12,27 +14,34 @@
 use std::time::{Duration, Instant};
 
 #[path = "../tests/e2e/server.rs"]
+#[allow(dead_code)] // shared with the e2e tests, which use all of it
 mod server;
 
 struct Args {
     days: u32,
+    history_rate: f64,
     repeat: usize,
     range: String,
 }
 
 fn args() -> Args {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes `--bench`; under `cargo test` this runs as a quick smoke test
+    // (one hour of history, one timed run per page).
+    let bench = argv.iter().any(|a| a == "--bench");
     let mut a = Args {
-        days: 7,
-        repeat: 7,
+        days: if bench { 7 } else { 1 },
+        history_rate: if bench { 30.0 } else { 5.0 },
+        repeat: if bench { 7 } else { 1 },
         range: "now-24h".into(),
     };
-    let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < argv.len() {
         let value = argv.get(i + 1).cloned().unwrap_or_default();
         match argv[i].as_str() {
             "--days" => a.days = value.parse().expect("--days N"),
             "--repeat" => a.repeat = value.parse().expect("--repeat N"),
+            "--history-rate" => a.history_rate = value.parse().expect("--history-rate N"),
             "--range" => a.range = value,
             _ => {
                 i += 1;
@@ -97,6 +106,7 @@ async fn run(a: Args) {
     let started = Instant::now();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_headroom"))
         .args(["demo", "--no-live", "--days", &a.days.to_string()])
+        .args(["--history-rate", &a.history_rate.to_string()])
         .args(["--endpoint", &server.grpc, "--api", &server.api])
         .env("RUST_LOG", "warn")
         .output()
@@ -110,7 +120,9 @@ async fn run(a: Args) {
         started.elapsed().as_secs_f64()
     );
     // Let the memtable flush and compaction settle so runs see the same files.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    if a.repeat > 1 {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
 
     let r = &a.range;
     let api = server.api.clone();

@@ -108,6 +108,18 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// Bytes with binary prefixes: `512 B`, `1.5 MiB`.
+pub fn bytes(v: f64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = v;
+    let mut i = 0;
+    while v.abs() >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 { format!("{v:.0} B") } else { format!("{v:.1} {}", units[i]) }
+}
+
 /// Milliseconds as `850 µs`, `12.3 ms`, `1.52 s`.
 pub fn ms(v: Option<f64>) -> String {
     match v {

@@ -10,15 +10,15 @@ use super::{Series, color, nice_ticks, time_ticks};
 use crate::format::{self, LocalTime};
 use crate::timerange::use_set_params;
 
-const W: f64 = 800.0;
-const X0: f64 = 60.0;
-const X1: f64 = W - 14.0;
+const X0: f64 = 64.0;
 const Y0: f64 = 10.0;
 
 /// How a value of a chart with this unit reads.
 pub fn value_text(v: f64, unit: &str) -> String {
     match unit {
         "ms" => format::ms(Some(v)),
+        "s" => format::ms(Some(v * 1000.0)),
+        "By" => format::bytes(v),
         "%" => format::pct(v),
         "" => format::num(v),
         u => format!("{} {u}", format::num(v)),
@@ -51,8 +51,14 @@ pub fn TimeChart(
     #[prop(into, optional)]
     unit: String,
     #[prop(optional)] height: Option<u32>,
+    /// Width in SVG units (the chart scales to its box): smaller for small panels, so
+    /// labels stay readable.
+    #[prop(optional)]
+    width: Option<u32>,
 ) -> impl IntoView {
     let h = f64::from(height.unwrap_or(220));
+    let w_units = f64::from(width.unwrap_or(800));
+    let x1 = w_units - 14.0;
     let y1 = h - 24.0;
     let series = Arc::new(series);
     let has_data = series
@@ -64,7 +70,7 @@ pub fn TimeChart(
     }
     let unit = Arc::new(unit);
     let span = (to_ms - from_ms).max(1) as f64;
-    let x_of = move |t: i64| X0 + (t - from_ms) as f64 / span * (X1 - X0);
+    let x_of = move |t: i64| X0 + (t - from_ms) as f64 / span * (x1 - X0);
     let hidden = RwSignal::new(Vec::<usize>::new());
     let hover = RwSignal::new(None::<f64>);
     let drag = RwSignal::new(None::<(f64, f64)>);
@@ -134,7 +140,7 @@ pub fn TimeChart(
                 .map(|v| {
                     let y = y_of(*v, &ticks);
                     view! {
-                        <line class="grid" x1=X0 x2=X1 y1=y y2=y/>
+                        <line class="grid" x1=X0 x2=x1 y1=y y2=y/>
                         <text class="tick" x=X0 - 6.0 y=y + 4.0 text-anchor="end">{value_text(*v, &unit)}</text>
                     }
                 })
@@ -171,7 +177,7 @@ pub fn TimeChart(
                 .filter_map(|(i, s)| Some((i, s.name.clone(), nearest(&s.points, t)?)))
                 .collect();
             let at = rows.first().map(|r| r.2.0).unwrap_or(t);
-            let left = (X0 + f * (X1 - X0)) / W * 100.0;
+            let left = (X0 + f * (x1 - X0)) / w_units * 100.0;
             let flip = f > 0.6;
             Some(view! {
                 <div class="tooltip" style:left=format!("{left:.2}%") class:flip=flip role="status">
@@ -189,14 +195,14 @@ pub fn TimeChart(
     };
     let cursor = move || {
         let f = hover.get()?;
-        let x = X0 + f * (X1 - X0);
+        let x = X0 + f * (x1 - X0);
         Some(view! { <line class="cursor" x1=x x2=x y1=Y0 y2=y1/> })
     };
     let selection = move || {
         let (a, b) = drag.get()?;
         let (a, b) = (a.min(b), a.max(b));
         Some(
-            view! { <rect class="selection" x=X0 + a * (X1 - X0) y=Y0 width=(b - a) * (X1 - X0) height=y1 - Y0/> },
+            view! { <rect class="selection" x=X0 + a * (x1 - X0) y=Y0 width=(b - a) * (x1 - X0) height=y1 - Y0/> },
         )
     };
     let on_down = move |ev: web_sys::PointerEvent| {
@@ -253,13 +259,13 @@ pub fn TimeChart(
         .collect_view();
     view! {
         <div class="chart">
-            <svg viewBox=format!("0 0 {W} {h}") role="img" aria-label="time series chart">
+            <svg viewBox=format!("0 0 {w_units} {h}") role="img" aria-label="time series chart">
                 {y_axis}
                 {x_axis}
                 {lines}
                 {cursor}
                 {selection}
-                <rect class="hit" x=X0 y=Y0 width=X1 - X0 height=y1 - Y0 fill="transparent"
+                <rect class="hit" x=X0 y=Y0 width=x1 - X0 height=y1 - Y0 fill="transparent"
                     on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up
                     on:pointerleave=move |_| hover.set(None)/>
             </svg>

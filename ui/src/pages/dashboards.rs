@@ -224,7 +224,7 @@ fn PanelView(panel: Panel, vars: Memo<Vec<(String, String)>>) -> impl IntoView {
             <h2>{title}</h2>
             {section(data, move |d| match kind {
                 _ if d.table.error.is_some() => view! { <ErrorBox message=d.table.error.unwrap_or_default()/> }.into_any(),
-                PanelKind::TimeSeries => view! { <TimeChart series=d.series from_ms=d.window.from_ms to_ms=d.window.to_ms height=200/> }.into_any(),
+                PanelKind::TimeSeries => view! { <TimeChart series=d.series from_ms=d.window.from_ms to_ms=d.window.to_ms height=220 width=560/> }.into_any(),
                 PanelKind::Bar => view! { <BarChart bars=table_bars(&d.table.columns, &d.table.rows)/> }.into_any(),
                 PanelKind::Stat => {
                     let value = d.table.rows.first().and_then(|r| r.first()).map(cell_text).unwrap_or("–".into());

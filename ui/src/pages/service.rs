@@ -73,9 +73,9 @@ fn ServiceView(detail: ServiceDetail, service: String) -> impl IntoView {
         .collect_view();
     view! {
         <div class="grid3">
-            <section class="panel"><h2>"Rate"</h2><TimeChart series=rate from_ms=w.from_ms to_ms=w.to_ms unit="/s" height=180/></section>
-            <section class="panel"><h2>"Error rate"</h2><TimeChart series=errors from_ms=w.from_ms to_ms=w.to_ms unit="%" height=180/></section>
-            <section class="panel"><h2>"Latency"</h2><TimeChart series=latency from_ms=w.from_ms to_ms=w.to_ms unit="ms" height=180/></section>
+            <section class="panel"><h2>"Rate"</h2><TimeChart series=rate from_ms=w.from_ms to_ms=w.to_ms unit="/s" height=200 width=460/></section>
+            <section class="panel"><h2>"Error rate"</h2><TimeChart series=errors from_ms=w.from_ms to_ms=w.to_ms unit="%" height=200 width=460/></section>
+            <section class="panel"><h2>"Latency"</h2><TimeChart series=latency from_ms=w.from_ms to_ms=w.to_ms unit="ms" height=200 width=460/></section>
         </div>
         <section class="panel">
             <h2>"Operations"</h2>
@@ -107,7 +107,7 @@ fn ServiceView(detail: ServiceDetail, service: String) -> impl IntoView {
                         {detail.runtime.iter().map(|m| view! {
                             <div class="metric-chart">
                                 <h3 title=m.kind.clone()>{format!("{} ({})", m.name, m.agg)}</h3>
-                                <TimeChart series=m.series.clone() from_ms=w.from_ms to_ms=w.to_ms unit=m.unit.clone() height=160/>
+                                <TimeChart series=m.series.clone() from_ms=w.from_ms to_ms=w.to_ms unit=m.unit.clone() height=200 width=460/>
                             </div>
                         }).collect_view()}
                     </div>
