@@ -112,7 +112,11 @@ async fn run(a: Args) {
         .output()
         .await
         .expect("headroom demo");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let spans = server.sql_i64("SELECT count(*) FROM spans").await;
     println!(
         "demo data: {} days, {spans} spans, loaded in {:.1} s",
@@ -127,7 +131,9 @@ async fn run(a: Args) {
     let r = &a.range;
     let api = server.api.clone();
     let trace = server
-        .get(&format!("/api/v1/traces?from={r}&service=payments&error=true&limit=1"))
+        .get(&format!(
+            "/api/v1/traces?from={r}&service=payments&error=true&limit=1"
+        ))
         .await["traces"][0]["trace_id"]
         .as_str()
         .expect("a payments error trace")
@@ -137,7 +143,11 @@ async fn run(a: Args) {
     let client = reqwest::Client::new();
     // (page, page path, API paths that return the same figures; SQL marked "sql:").
     let pages: Vec<(&str, String, Vec<String>)> = vec![
-        ("Services", format!("/?from={r}"), vec![format!("/api/v1/services?from={r}")]),
+        (
+            "Services",
+            format!("/?from={r}"),
+            vec![format!("/api/v1/services?from={r}")],
+        ),
         (
             "Service (checkout)",
             format!("/services/checkout?from={r}"),
@@ -152,20 +162,32 @@ async fn run(a: Args) {
         (
             "Traces (payments errors)",
             format!("/traces?from={r}&service=payments&errors=1"),
-            vec![format!("/api/v1/traces?from={r}&service=payments&error=true&limit=50")],
+            vec![format!(
+                "/api/v1/traces?from={r}&service=payments&error=true&limit=50"
+            )],
         ),
-        ("Trace view", format!("/traces/{trace}"), vec![format!("/api/v1/traces/{trace}")]),
+        (
+            "Trace view",
+            format!("/traces/{trace}"),
+            vec![format!("/api/v1/traces/{trace}")],
+        ),
         (
             "Logs (payments errors)",
             format!("/logs?from={r}&service=payments&severity=ERROR"),
-            vec![format!("/api/v1/logs?from={r}&service=payments&severity_min=ERROR&limit=100")],
+            vec![format!(
+                "/api/v1/logs?from={r}&service=payments&severity_min=ERROR&limit=100"
+            )],
         ),
         (
             "Metrics (p95 by service)",
-            format!("/explore/metrics?from={r}&name=http.server.request.duration&agg=p95&group_by=service"),
+            format!(
+                "/explore/metrics?from={r}&name=http.server.request.duration&agg=p95&group_by=service"
+            ),
             vec![
                 format!("/api/v1/metrics?from={r}"),
-                format!("/api/v1/metrics/http.server.request.duration/series?from={r}&agg=p95&group_by=service"),
+                format!(
+                    "/api/v1/metrics/http.server.request.duration/series?from={r}&agg=p95&group_by=service"
+                ),
             ],
         ),
         ("SQL", format!("/sql?q={sql_q}"), vec![format!("sql:{sql}")]),
@@ -192,10 +214,7 @@ async fn run(a: Args) {
         if peers.is_empty() {
             println!("{name:<28} {page:>12.1} {:>14} {:>7}", "–", "–");
         } else {
-            println!(
-                "{name:<28} {page:>12.1} {peer:>14.1} {:>6.2}×",
-                page / peer
-            );
+            println!("{name:<28} {page:>12.1} {peer:>14.1} {:>6.2}×", page / peer);
         }
     }
     println!(

@@ -93,7 +93,11 @@ async fn wait_js(c: &Client, expr: &str) -> Value {
             return v;
         }
         if tokio::time::Instant::now() > deadline {
-            let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            let url = c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
             let body = c
                 .execute("return document.body.innerText", vec![])
                 .await
@@ -185,8 +189,16 @@ async fn browser_pages_render_hydrate_and_keep_dashboards() {
     server.stop();
     let server = Server::start(&data, &ENV);
     open(&c, &format!("{}/dashboards", server.api)).await;
-    wait_js(&c, &format!("document.querySelector('[data-dashboard=\"{board}\"]')")).await;
-    open(&c, &format!("{}/dashboards/{board}?from=now-24h", server.api)).await;
+    wait_js(
+        &c,
+        &format!("document.querySelector('[data-dashboard=\"{board}\"]')"),
+    )
+    .await;
+    open(
+        &c,
+        &format!("{}/dashboards/{board}?from=now-24h", server.api),
+    )
+    .await;
     let title = wait_js(&c, "document.querySelector('main h1')?.innerText").await;
     assert_eq!(title, "E2E board");
     // Its SQL stat panel shows the span count SQL gives for the whole range.
@@ -199,16 +211,27 @@ async fn browser_pages_render_hydrate_and_keep_dashboards() {
 /// Every service with the API's figures; sorting; the time range changes in place.
 async fn services_page(c: &Client, s: &Server) {
     open(c, &format!("{}/?from=now-24h", s.api)).await;
-    wait_js(c, "document.querySelectorAll('tr[data-service]').length === 6").await;
+    wait_js(
+        c,
+        "document.querySelectorAll('tr[data-service]').length === 6",
+    )
+    .await;
     let api = s.get("/api/v1/services?from=now-24h").await;
     for svc in api["services"].as_array().expect("services") {
         let name = svc["service"].as_str().expect("name");
         let p95 = headroom_ui::format::ms(svc["p95_ms"].as_f64());
-        let shown = texts(c, &format!("tr[data-service=\"{name}\"] td[data-col=p95] .value")).await;
+        let shown = texts(
+            c,
+            &format!("tr[data-service=\"{name}\"] td[data-col=p95] .value"),
+        )
+        .await;
         // The page queried a moment later than the API: allow a neighbouring sketch bucket.
         assert_eq!(shown.len(), 1, "{name}");
         let (a, b) = (parse_ms(&shown[0]), parse_ms(&p95));
-        assert!((a - b).abs() <= b * 0.05 + 0.1, "{name}: page p95 {shown:?}, API {p95}");
+        assert!(
+            (a - b).abs() <= b * 0.05 + 0.1,
+            "{name}: page p95 {shown:?}, API {p95}"
+        );
     }
     // Sorting by p95, descending: the first row has the largest p95.
     c.find(Locator::Css("th[aria-sort] button.sort"))
@@ -224,15 +247,31 @@ async fn services_page(c: &Client, s: &Server) {
     wait_js(c, "location.search.includes('dir=desc')").await;
     let col = texts(c, "tr[data-service] td[data-col=p95] .value").await;
     let values: Vec<f64> = col.iter().map(|t| parse_ms(t)).collect();
-    assert!(values.windows(2).all(|w| w[0] >= w[1]), "not sorted: {col:?}");
+    assert!(
+        values.windows(2).all(|w| w[0] >= w[1]),
+        "not sorted: {col:?}"
+    );
 
     // Hydrated: changing the range navigates in place (the marker survives) and refetches.
     c.execute("window.__marker = 42", vec![]).await.expect("js");
     choose(c, "#range", "now-6h").await;
     wait_js(c, "location.search.includes('from=now-6h')").await;
-    wait_js(c, "document.querySelector('[data-testid=range-label]').innerText === 'Last 6 hours'").await;
-    wait_js(c, "document.querySelectorAll('tr[data-service]').length === 6").await;
-    assert_eq!(c.execute("return window.__marker", vec![]).await.expect("js"), json!(42));
+    wait_js(
+        c,
+        "document.querySelector('[data-testid=range-label]').innerText === 'Last 6 hours'",
+    )
+    .await;
+    wait_js(
+        c,
+        "document.querySelectorAll('tr[data-service]').length === 6",
+    )
+    .await;
+    assert_eq!(
+        c.execute("return window.__marker", vec![])
+            .await
+            .expect("js"),
+        json!(42)
+    );
 }
 
 fn parse_ms(text: &str) -> f64 {
@@ -248,8 +287,14 @@ fn parse_ms(text: &str) -> f64 {
 /// A service: charts, its operations (as the API lists them), error traces, metrics.
 async fn service_page(c: &Client, s: &Server) {
     open(c, &format!("{}/services/checkout?from=now-24h", s.api)).await;
-    wait_js(c, "document.querySelectorAll('table.operations tbody tr').length > 0").await;
-    let api = s.get("/api/v1/services/checkout/operations?from=now-24h").await;
+    wait_js(
+        c,
+        "document.querySelectorAll('table.operations tbody tr').length > 0",
+    )
+    .await;
+    let api = s
+        .get("/api/v1/services/checkout/operations?from=now-24h")
+        .await;
     let mut want: Vec<String> = api["operations"]
         .as_array()
         .expect("ops")
@@ -261,11 +306,18 @@ async fn service_page(c: &Client, s: &Server) {
     shown.sort();
     assert_eq!(shown, want);
     // Three RED charts with lines, runtime metric charts, and error traces.
-    wait_js(c, "document.querySelectorAll('.chart svg path').length >= 5").await;
+    wait_js(
+        c,
+        "document.querySelectorAll('.chart svg path').length >= 5",
+    )
+    .await;
     wait_js(c, "document.querySelectorAll('.metric-chart').length >= 3").await;
     wait_js(c, "document.querySelectorAll('tr[data-trace]').length > 0").await;
     // Hovering a chart shows a tooltip with exact values.
-    let hit = c.find(Locator::Css(".chart rect.hit")).await.expect("chart");
+    let hit = c
+        .find(Locator::Css(".chart rect.hit"))
+        .await
+        .expect("chart");
     c.execute(
         "const r = arguments[0].getBoundingClientRect();
          arguments[0].dispatchEvent(new PointerEvent('pointermove', {bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + 10}));",
@@ -273,12 +325,20 @@ async fn service_page(c: &Client, s: &Server) {
     )
     .await
     .expect("hover");
-    wait_js(c, "document.querySelector('.tooltip .tooltip-row b')?.innerText").await;
+    wait_js(
+        c,
+        "document.querySelector('.tooltip .tooltip-row b')?.innerText",
+    )
+    .await;
 }
 
 /// Trace search for payments errors, then the first trace's waterfall and span details.
 async fn traces_and_trace_view(c: &Client, s: &Server) {
-    open(c, &format!("{}/traces?from=now-24h&service=payments&errors=1", s.api)).await;
+    open(
+        c,
+        &format!("{}/traces?from=now-24h&service=payments&errors=1", s.api),
+    )
+    .await;
     wait_js(c, "document.querySelectorAll('tr[data-trace]').length > 0").await;
     let api = s
         .get("/api/v1/traces?from=now-24h&service=payments&error=true&limit=50")
@@ -288,7 +348,10 @@ async fn traces_and_trace_view(c: &Client, s: &Server) {
     assert_eq!(ids.len(), api_ids.len());
     let first = api_ids[0]["trace_id"].as_str().expect("id").to_string();
     let first_shown: String = c
-        .execute("return document.querySelector('tr[data-trace]').dataset.trace", vec![])
+        .execute(
+            "return document.querySelector('tr[data-trace]').dataset.trace",
+            vec![],
+        )
         .await
         .expect("js")
         .as_str()
@@ -317,12 +380,22 @@ async fn traces_and_trace_view(c: &Client, s: &Server) {
         .expect("click span");
     wait_js(c, "location.search.includes('span=')").await;
     let details = wait_js(c, "document.querySelector('.span-details')?.innerText").await;
-    assert!(details.as_str().unwrap_or_default().contains("ERROR"), "{details}");
+    assert!(
+        details.as_str().unwrap_or_default().contains("ERROR"),
+        "{details}"
+    );
 }
 
 /// Error logs of payments: newest first, all ERROR, paging forward.
 async fn logs_page(c: &Client, s: &Server) {
-    open(c, &format!("{}/logs?from=now-24h&service=payments&severity=ERROR", s.api)).await;
+    open(
+        c,
+        &format!(
+            "{}/logs?from=now-24h&service=payments&severity=ERROR",
+            s.api
+        ),
+    )
+    .await;
     wait_js(c, "document.querySelectorAll('li.log').length > 0").await;
     let sev = texts(c, "li.log .sev").await;
     assert!(sev.iter().all(|s| s == "ERROR" || s == "FATAL"), "{sev:?}");
@@ -383,7 +456,11 @@ async fn sql_page(c: &Client, s: &Server) {
         .click()
         .await
         .expect("click");
-    wait_js(c, "document.querySelectorAll('table.result tbody tr').length === 6").await;
+    wait_js(
+        c,
+        "document.querySelectorAll('table.result tbody tr').length === 6",
+    )
+    .await;
     let (_, api) = s.sql(sql).await;
     let cells = texts(c, "table.result tbody td").await;
     let want: Vec<String> = api["rows"]
@@ -394,14 +471,20 @@ async fn sql_page(c: &Client, s: &Server) {
             r.as_array()
                 .expect("row")
                 .iter()
-                .map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))
+                .map(|v| {
+                    v.as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| v.to_string())
+                })
                 .collect::<Vec<_>>()
         })
         .collect();
     assert_eq!(cells, want);
     // A bad query: DataFusion's message, in place.
     area.clear().await.expect("clear");
-    area.send_keys("SELECT nope FROM spans").await.expect("type");
+    area.send_keys("SELECT nope FROM spans")
+        .await
+        .expect("type");
     c.find(Locator::Css(".sql-form button[type=submit]"))
         .await
         .expect("run")
@@ -417,21 +500,33 @@ async fn sql_page(c: &Client, s: &Server) {
         .click()
         .await
         .expect("click");
-    wait_js(c, "document.querySelectorAll('table.result tbody tr').length > 0").await;
+    wait_js(
+        c,
+        "document.querySelectorAll('table.result tbody tr').length > 0",
+    )
+    .await;
 }
 
 /// Creates a dashboard in the browser: title and one stat panel counting spans.
 async fn create_dashboard(c: &Client, base: &str) -> String {
     open(c, &format!("{base}/dashboards?from=now-24h")).await;
     // The built-in dashboard is listed and renders its panels.
-    wait_js(c, "document.querySelector('[data-dashboard=\"service-health\"]')").await;
+    wait_js(
+        c,
+        "document.querySelector('[data-dashboard=\"service-health\"]')",
+    )
+    .await;
     c.find(Locator::XPath("//button[contains(., 'New dashboard')]"))
         .await
         .expect("new")
         .click()
         .await
         .expect("click");
-    wait_js(c, "location.search.includes('edit=1') && document.querySelector('.title-input')").await;
+    wait_js(
+        c,
+        "location.search.includes('edit=1') && document.querySelector('.title-input')",
+    )
+    .await;
     let id = wait_js(c, "location.pathname.split('/')[2]").await;
     let title = c.find(Locator::Css(".title-input")).await.expect("title");
     title.clear().await.expect("clear");
@@ -439,14 +534,20 @@ async fn create_dashboard(c: &Client, base: &str) -> String {
     choose(c, ".panel-kind", "stat").await;
     let sql = c.find(Locator::Css(".panel-sql")).await.expect("sql");
     sql.clear().await.expect("clear");
-    sql.send_keys("SELECT count(*) AS spans FROM spans").await.expect("type");
+    sql.send_keys("SELECT count(*) AS spans FROM spans")
+        .await
+        .expect("type");
     c.find(Locator::XPath("//button[normalize-space(.)='Save']"))
         .await
         .expect("save")
         .click()
         .await
         .expect("click");
-    wait_js(c, "!location.search.includes('edit=1') && document.querySelector('.stat-value')").await;
+    wait_js(
+        c,
+        "!location.search.includes('edit=1') && document.querySelector('.stat-value')",
+    )
+    .await;
     let h1 = wait_js(c, "document.querySelector('main h1')?.innerText").await;
     assert_eq!(h1, "E2E board");
     id.as_str().expect("id").to_string()

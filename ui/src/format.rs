@@ -117,7 +117,11 @@ pub fn bytes(v: f64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{v:.0} B") } else { format!("{v:.1} {}", units[i]) }
+    if i == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
 }
 
 /// Milliseconds as `850 µs`, `12.3 ms`, `1.52 s`.
