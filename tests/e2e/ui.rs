@@ -330,6 +330,28 @@ async fn service_page(c: &Client, s: &Server) {
         "document.querySelector('.tooltip .tooltip-row b')?.innerText",
     )
     .await;
+    // Dragging across a chart zooms the global range to the dragged span (epoch ms).
+    c.execute(
+        "const el = arguments[0], r = el.getBoundingClientRect();
+         const ev = (type, f) => el.dispatchEvent(new PointerEvent(type, {bubbles: true, button: 0, pointerId: 1, clientX: r.left + r.width * f, clientY: r.top + 10}));
+         ev('pointerdown', 0.25); ev('pointermove', 0.5); ev('pointermove', 0.75); ev('pointerup', 0.75);",
+        vec![serde_json::to_value(&hit).expect("element")],
+    )
+    .await
+    .expect("drag");
+    let hours = wait_js(
+        c,
+        "(() => { const p = new URLSearchParams(location.search); const f = +p.get('from'), t = +p.get('to'); return f > 0 && t > f ? (t - f) / 3.6e6 : 0; })()",
+    )
+    .await;
+    // Half of the chart's 24-hour window, give or take its aligned first bucket.
+    let hours = hours.as_f64().unwrap_or_default();
+    assert!((11.0..13.5).contains(&hours), "zoomed to {hours} h");
+    wait_js(
+        c,
+        "document.querySelectorAll('table.operations tbody tr').length > 0",
+    )
+    .await;
 }
 
 /// Trace search for payments errors, then the first trace's waterfall and span details.

@@ -116,7 +116,7 @@ pub fn use_set_params_owned() -> impl Fn(Vec<(String, Option<String>)>) + Clone 
 
 /// A link to `path` that keeps the global time range and refresh setting of the current
 /// URL and sets `extra` parameters.
-pub fn use_link() -> impl Fn(&str, &[(&str, &str)]) -> String + Clone + Copy + 'static {
+pub fn use_link() -> impl Fn(&str, &[(&str, &str)]) -> String + Copy + 'static {
     let query = use_query_map();
     move |path, extra| {
         let q = query.read();

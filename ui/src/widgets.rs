@@ -118,11 +118,11 @@ pub fn TimePicker() -> impl IntoView {
                     <button type="button" on:click={
                         let set = set2.clone();
                         move |_| {
-                            if let (Some(a), Some(b)) = (local_input_ms(&custom_from.get()), local_input_ms(&custom_to.get())) {
-                                if b > a {
-                                    set(vec![("from", Some(a.to_string())), ("to", Some(b.to_string()))]);
-                                    open.set(false);
-                                }
+                            if let (Some(a), Some(b)) = (local_input_ms(&custom_from.get()), local_input_ms(&custom_to.get()))
+                                && b > a
+                            {
+                                set(vec![("from", Some(a.to_string())), ("to", Some(b.to_string()))]);
+                                open.set(false);
                             }
                         }
                     }>"Apply"</button>

@@ -170,7 +170,7 @@ fn VariablePicker(var: Variable) -> impl IntoView {
                 if sql.trim().is_empty() {
                     return Ok::<_, leptos::server_fn::error::ServerFnError>(vec![]);
                 }
-                let sql = substitute(&sql, &[], &r.from_rfc3339(), &r.to_rfc3339(), 60);
+                let sql = substitute(&sql, &[], &r.resolved_from(), &r.resolved_to(), 60);
                 let res = run_sql(sql).await?;
                 Ok(res
                     .rows
@@ -241,11 +241,11 @@ impl crate::timerange::TimeRange {
     /// `from` for SQL substitution in the browser: relative values are resolved on the
     /// server by `get_panel_data`; for variable queries a relative range is turned into an
     /// absolute one here.
-    fn from_rfc3339(&self) -> String {
+    fn resolved_from(&self) -> String {
         resolve_client(&self.from)
     }
 
-    fn to_rfc3339(&self) -> String {
+    fn resolved_to(&self) -> String {
         resolve_client(&self.to)
     }
 }

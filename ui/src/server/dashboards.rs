@@ -148,7 +148,7 @@ impl DashboardStore {
                 Err(error) => tracing::warn!(%error, "skipping unreadable dashboard"),
             }
         }
-        saved.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+        saved.sort_by_key(|a| a.title.to_lowercase());
         let mut out = vec![summary(&service_health())];
         out.extend(saved);
         Ok(out)
