@@ -19,16 +19,20 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
         .map(|m| m * mag)
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * mag);
-    let first = (lo / step).floor() * step;
+    // Ticks are whole multiples of the step, rounded to the step's decimals so that float
+    // noise (3 × 0.1 = 0.30000000000000004) never reaches a label.
+    let decimals = (-step.log10().floor()).max(0.0) as i32;
+    let scale = 10f64.powi(decimals);
+    let snap = |k: f64| (k * step * scale).round() / scale;
+    let first = (lo / step).floor();
     let mut out = Vec::new();
-    let mut v = first;
-    while v < hi + step * 0.5 && out.len() < 50 {
-        // Snap away float noise (0.30000000000000004).
-        out.push((v / step).round() * step);
-        v += step;
+    let mut k = first;
+    while snap(k) < hi + step * 0.5 && out.len() < 50 {
+        out.push(snap(k));
+        k += 1.0;
     }
     if out.last().is_some_and(|l| *l < hi) {
-        out.push(first + step * out.len() as f64);
+        out.push(snap(k));
     }
     out
 }
