@@ -132,6 +132,16 @@ async fn choose(c: &Client, css: &str, value: &str) {
     el.select_by_value(value).await.expect("select option");
 }
 
+/// Finds an element and clicks it, as a user does.
+async fn click(c: &Client, locator: Locator<'_>) {
+    c.find(locator)
+        .await
+        .expect("element to click")
+        .click()
+        .await
+        .expect("click");
+}
+
 /// Severe entries of the browser's console log (chromedriver's log endpoint).
 async fn console_errors(c: &Client, driver: &Driver) -> Vec<String> {
     let id = c.session_id().await.ok().flatten().expect("session id");
@@ -385,12 +395,7 @@ async fn traces_and_trace_view(c: &Client, s: &Server) {
         .to_string();
     assert_eq!(first_shown, first);
     // Open it by clicking (client-side navigation).
-    c.find(Locator::Css("tr[data-trace] td:last-child a"))
-        .await
-        .expect("link")
-        .click()
-        .await
-        .expect("click");
+    click(c, Locator::Css("tr[data-trace] td:last-child a")).await;
     wait_js(c, &format!("location.pathname === '/traces/{first}'")).await;
     wait_js(c, "document.querySelectorAll('.span-row').length > 0").await;
     let trace = s.get(&format!("/api/v1/traces/{first}")).await;
@@ -398,12 +403,7 @@ async fn traces_and_trace_view(c: &Client, s: &Server) {
     assert_eq!(texts(c, ".span-row").await.len(), n);
     assert!(!texts(c, ".span-row.critical").await.is_empty());
     assert!(!texts(c, ".span-row.error").await.is_empty());
-    c.find(Locator::Css(".span-row.error"))
-        .await
-        .expect("error span")
-        .click()
-        .await
-        .expect("click span");
+    click(c, Locator::Css(".span-row.error")).await;
     wait_js(c, "location.search.includes('span=')").await;
     let details = wait_js(c, "document.querySelector('.span-details')?.innerText").await;
     assert!(
@@ -439,12 +439,7 @@ async fn logs_page(c: &Client, s: &Server) {
     // The text filter goes through the form and the URL.
     let input = c.find(Locator::Css("input[name=q]")).await.expect("q");
     input.send_keys("declined").await.expect("type");
-    c.find(Locator::Css(".filters button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("search");
+    click(c, Locator::Css(".filters button[type=submit]")).await;
     wait_js(c, "location.search.includes('q=declined')").await;
     wait_js(c, "Array.from(document.querySelectorAll('li.log .body')).every(b => b.innerText.toLowerCase().includes('declined'))").await;
 }
@@ -459,12 +454,7 @@ async fn metrics_page(c: &Client, base: &str) {
     wait_js(c, "document.querySelectorAll('.legend-item').length === 6").await;
     // Legend entries toggle their series.
     let before = wait_js(c, "document.querySelectorAll('.chart svg path').length").await;
-    c.find(Locator::Css(".legend-item"))
-        .await
-        .expect("legend")
-        .click()
-        .await
-        .expect("toggle");
+    click(c, Locator::Css(".legend-item")).await;
     let after = wait_js(c, "document.querySelectorAll('.chart svg path').length").await;
     assert_eq!(after.as_i64(), before.as_i64().map(|b| b - 1));
 }
@@ -476,12 +466,7 @@ async fn sql_page(c: &Client, s: &Server) {
     let area = c.find(Locator::Css("#sql")).await.expect("editor");
     area.clear().await.expect("clear");
     area.send_keys(sql).await.expect("type");
-    c.find(Locator::Css(".sql-form button[type=submit]"))
-        .await
-        .expect("run")
-        .click()
-        .await
-        .expect("click");
+    click(c, Locator::Css(".sql-form button[type=submit]")).await;
     wait_js(
         c,
         "document.querySelectorAll('table.result tbody tr').length === 6",
@@ -511,21 +496,11 @@ async fn sql_page(c: &Client, s: &Server) {
     area.send_keys("SELECT nope FROM spans")
         .await
         .expect("type");
-    c.find(Locator::Css(".sql-form button[type=submit]"))
-        .await
-        .expect("run")
-        .click()
-        .await
-        .expect("click");
+    click(c, Locator::Css(".sql-form button[type=submit]")).await;
     let msg = wait_js(c, "document.querySelector('.error')?.innerText").await;
     assert!(msg.as_str().unwrap_or_default().contains("nope"), "{msg}");
     // An example query is one click away.
-    c.find(Locator::Css(".examples .chip"))
-        .await
-        .expect("example")
-        .click()
-        .await
-        .expect("click");
+    click(c, Locator::Css(".examples .chip")).await;
     wait_js(
         c,
         "document.querySelectorAll('table.result tbody tr').length > 0",
@@ -542,12 +517,7 @@ async fn create_dashboard(c: &Client, base: &str) -> String {
         "document.querySelector('[data-dashboard=\"service-health\"]')",
     )
     .await;
-    c.find(Locator::XPath("//button[contains(., 'New dashboard')]"))
-        .await
-        .expect("new")
-        .click()
-        .await
-        .expect("click");
+    click(c, Locator::XPath("//button[contains(., 'New dashboard')]")).await;
     wait_js(
         c,
         "location.search.includes('edit=1') && document.querySelector('.title-input')",
@@ -563,12 +533,7 @@ async fn create_dashboard(c: &Client, base: &str) -> String {
     sql.send_keys("SELECT count(*) AS spans FROM spans")
         .await
         .expect("type");
-    c.find(Locator::XPath("//button[normalize-space(.)='Save']"))
-        .await
-        .expect("save")
-        .click()
-        .await
-        .expect("click");
+    click(c, Locator::XPath("//button[normalize-space(.)='Save']")).await;
     wait_js(
         c,
         "!location.search.includes('edit=1') && document.querySelector('.stat-value')",

@@ -334,6 +334,19 @@ pub async fn delete_dashboard(id: String) -> Result<(), ServerFnError> {
         .map_err(sfe)
 }
 
+/// The choices of a dashboard variable: the first column of its SQL under the time range
+/// (empty SQL: no choices, the variable is free text).
+#[server(prefix = "/ui/fn", input = Json)]
+pub async fn get_variable_choices(
+    sql: String,
+    from: String,
+    to: String,
+) -> Result<Vec<String>, ServerFnError> {
+    crate::server::fns::variable_choices(&sql, &from, &to)
+        .await
+        .map_err(sfe)
+}
+
 /// One panel's data under the dashboard's variables and the global time range.
 #[server(prefix = "/ui/fn", input = Json)]
 pub async fn get_panel_data(

@@ -196,3 +196,37 @@ pub fn KeepRange() -> impl IntoView {
             .collect_view()
     }
 }
+
+/// The `service` field of a filter form: services with spans in the range, the URL's
+/// choice selected.
+#[component]
+pub fn ServiceSelect() -> impl IntoView {
+    let range = use_time_range();
+    let current = use_param("service");
+    let services = Resource::new(
+        move || range.get(),
+        |(r, _)| crate::api::service_names(r.from, r.to),
+    );
+    let options = move || {
+        Suspend::new(async move {
+            let current = current.get_untracked();
+            let names = services.await.unwrap_or_default();
+            names
+                .into_iter()
+                .map(|n| {
+                    let selected = n == current;
+                    let value = n.clone();
+                    view! { <option value=value selected=selected>{n}</option> }
+                })
+                .collect_view()
+        })
+    };
+    view! {
+        <label>"Service "
+            <select name="service">
+                <option value="">"Any service"</option>
+                <Suspense fallback=|| ()>{options}</Suspense>
+            </select>
+        </label>
+    }
+}

@@ -264,6 +264,27 @@ impl QueryEngine {
         objects(&self.query(&sql, params).await?)
     }
 
+    /// The unit a metric reports in `[from, to)` (`""` if none or unknown). Files are
+    /// sorted by metric name, so this reads little.
+    pub async fn metric_unit(&self, name: &str, from: i64, to: i64) -> Result<String> {
+        let sql = "SELECT max(unit) AS unit FROM metrics
+                   WHERE metric_name = $1 AND timestamp >= $2 AND timestamp < $3";
+        let rows = objects(
+            &self
+                .query(
+                    sql,
+                    vec![ScalarValue::Utf8(Some(name.to_string())), ts(from), ts(to)],
+                )
+                .await?,
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.get("unit"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
     /// One metric's series per group, one value (or null) per bucket of `step`.
     pub async fn metric_series(&self, req: &SeriesRequest) -> Result<Value> {
         // Cumulative points need their predecessor: read a little before `from`.

@@ -11,10 +11,11 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::{
-    error_text, get_dashboard, get_panel_data, list_dashboards, run_sql, save_dashboard,
+    error_text, get_dashboard, get_panel_data, get_variable_choices, list_dashboards,
+    save_dashboard,
 };
 use crate::chart::{BarChart, Stat, TimeChart, cell_text, table_bars};
-use crate::dashboard::{Dashboard, Panel, PanelKind, Variable, substitute};
+use crate::dashboard::{Dashboard, Panel, PanelKind, Variable};
 use crate::pages::sql::ResultTable;
 use crate::timerange::{use_link, use_param, use_set_params, use_set_params_owned, use_time_range};
 use crate::widgets::{ErrorBox, section};
@@ -164,22 +165,7 @@ fn VariablePicker(var: Variable) -> impl IntoView {
     let sql = var.query.clone();
     let options = Resource::new(
         move || range.get(),
-        move |(r, _)| {
-            let sql = sql.clone();
-            async move {
-                if sql.trim().is_empty() {
-                    return Ok::<_, leptos::server_fn::error::ServerFnError>(vec![]);
-                }
-                let sql = substitute(&sql, &[], &r.resolved_from(), &r.resolved_to(), 60);
-                let res = run_sql(sql).await?;
-                Ok(res
-                    .rows
-                    .iter()
-                    .filter_map(|r| r.first())
-                    .map(cell_text)
-                    .collect::<Vec<_>>())
-            }
-        },
+        move |(r, _)| get_variable_choices(sql.clone(), r.from, r.to),
     );
     let name = var.name.clone();
     view! {
@@ -234,68 +220,5 @@ fn PanelView(panel: Panel, vars: Memo<Vec<(String, String)>>) -> impl IntoView {
                 PanelKind::Table => view! { <ResultTable result=d.table/> }.into_any(),
             })}
         </section>
-    }
-}
-
-impl crate::timerange::TimeRange {
-    /// `from` for SQL substitution in the browser: relative values are resolved on the
-    /// server by `get_panel_data`; for variable queries a relative range is turned into an
-    /// absolute one here.
-    fn resolved_from(&self) -> String {
-        resolve_client(&self.from)
-    }
-
-    fn resolved_to(&self) -> String {
-        resolve_client(&self.to)
-    }
-}
-
-/// Resolves `now`, `now-1h` or epoch ms into RFC 3339 at the current time (server or
-/// browser clock); other text is passed through.
-fn resolve_client(v: &str) -> String {
-    let now = now_ms();
-    let ms = if let Some(rest) = v.strip_prefix("now") {
-        let rest = rest.trim();
-        if rest.is_empty() {
-            Some(now)
-        } else if let Some(d) = rest.strip_prefix('-') {
-            parse_short_duration(d).map(|d| now - d)
-        } else {
-            None
-        }
-    } else {
-        v.parse::<i64>().ok()
-    };
-    match ms.and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis) {
-        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        None => v.to_string(),
-    }
-}
-
-fn parse_short_duration(d: &str) -> Option<i64> {
-    let (n, unit) = d.split_at(d.find(|c: char| !c.is_ascii_digit())?);
-    let n: i64 = n.parse().ok()?;
-    let ms = match unit {
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 604_800_000,
-        _ => return None,
-    };
-    Some(n * ms)
-}
-
-fn now_ms() -> i64 {
-    #[cfg(feature = "hydrate")]
-    {
-        js_sys::Date::now() as i64
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or_default()
     }
 }

@@ -6,9 +6,9 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 
 use super::service::LogList;
-use crate::api::{LogQuery, search_logs, service_names};
+use crate::api::{LogQuery, search_logs};
 use crate::timerange::{use_param, use_set_params, use_time_range};
-use crate::widgets::{KeepRange, section};
+use crate::widgets::{KeepRange, ServiceSelect, section};
 
 const SEVERITIES: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
 
@@ -37,31 +37,14 @@ pub(crate) fn LogsPage() -> impl IntoView {
         )
     });
     let page = Resource::new(move || query.get(), |(q, _)| search_logs(q));
-    let services = Resource::new(move || range.get(), |(r, _)| service_names(r.from, r.to));
     let set = use_set_params();
-    let service_options = move || {
-        Suspend::new(async move {
-            let current = service.get_untracked();
-            let names = services.await.unwrap_or_default();
-            view! {
-                <option value="">"Any service"</option>
-                {names.into_iter().map(|n| {
-                    let selected = n == current;
-                    let value = n.clone();
-                    view! { <option value=value selected=selected>{n}</option> }
-                }).collect_view()}
-            }
-        })
-    };
     view! {
         <Title text="Logs · Headroom"/>
         <h1>"Logs"</h1>
         <Form method="GET" action="/logs" noscroll=true>
             <div class="filters">
                 <KeepRange/>
-                <label>"Service "
-                    <select name="service"><Suspense fallback=|| view! { <option value="">"Any service"</option> }>{service_options}</Suspense></select>
-                </label>
+                <ServiceSelect/>
                 <label>"Severity ≥ "
                     <select name="severity">
                         <option value="">"Any"</option>

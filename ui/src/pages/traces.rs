@@ -7,9 +7,9 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 
 use super::service::TraceList;
-use crate::api::{TraceQuery, search_traces, service_names};
+use crate::api::{TraceQuery, search_traces};
 use crate::timerange::{use_param, use_time_range};
-use crate::widgets::{KeepRange, section};
+use crate::widgets::{KeepRange, ServiceSelect, section};
 
 #[component]
 pub(crate) fn TracesPage() -> impl IntoView {
@@ -36,30 +36,13 @@ pub(crate) fn TracesPage() -> impl IntoView {
         )
     });
     let results = Resource::new(move || query.get(), |(q, _)| search_traces(q));
-    let services = Resource::new(move || range.get(), |(r, _)| service_names(r.from, r.to));
-    let service_options = move || {
-        Suspend::new(async move {
-            let current = service.get_untracked();
-            let names = services.await.unwrap_or_default();
-            view! {
-                <option value="">"Any service"</option>
-                {names.into_iter().map(|n| {
-                    let selected = n == current;
-                    let value = n.clone();
-                    view! { <option value=value selected=selected>{n}</option> }
-                }).collect_view()}
-            }
-        })
-    };
     view! {
         <Title text="Traces · Headroom"/>
         <h1>"Traces"</h1>
         <Form method="GET" action="/traces" noscroll=true>
             <div class="filters">
                 <KeepRange/>
-                <label>"Service "
-                    <select name="service"><Suspense fallback=|| view! { <option value="">"Any service"</option> }>{service_options}</Suspense></select>
-                </label>
+                <ServiceSelect/>
                 <label>"Operation "<input name="operation" list="operations" value=move || operation.get() placeholder="any"/></label>
                 <label>"Min duration (ms) "<input name="min_ms" type="number" min="0" step="any" value=move || min_ms.get() size="6"/></label>
                 <label>"Attribute "<input name="attr" value=move || attr.get() placeholder="key=value"/></label>

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::error::{Error, Result};
 use super::{DashboardStore, UiState};
 use crate::api::*;
-use crate::chart::{Series, table_series};
+use crate::chart::{Series, cell_text, table_series};
 use crate::dashboard::{Panel, PanelData, PanelKind, PanelQuery, substitute};
 
 fn state() -> Result<UiState> {
@@ -87,6 +87,32 @@ fn window(from: i64, to: i64, step: i64) -> Window {
     }
 }
 
+/// A resolved range cut into about `n` clock-aligned buckets: `[from, to)` as asked,
+/// bucketed series start at `start` (≤ `from`).
+struct Buckets {
+    from: i64,
+    to: i64,
+    start: i64,
+    step: i64,
+}
+
+impl Buckets {
+    fn new(from: &str, to: &str, n: i64) -> Result<Self> {
+        let (from, to) = resolve(from, to)?;
+        let step = step_for(from, to, n);
+        Ok(Self {
+            from,
+            to,
+            start: align(from, step),
+            step,
+        })
+    }
+
+    fn window(&self) -> Window {
+        window(self.start, self.to, self.step)
+    }
+}
+
 fn red_of(r: &red::Red) -> Red {
     Red {
         name: r
@@ -128,10 +154,10 @@ fn rfc3339_ns(s: &str) -> i64 {
 /// rest: error rate at least doubled (and up by 1 point), or request-weighted p95 up by
 /// half; each needs 20 requests in the last quarter to count.
 pub(crate) fn trend(series: &[RedPoint]) -> (bool, bool) {
-    let cut = series.len() - series.len() / 4;
     if series.len() < 4 {
         return (false, false);
     }
+    let cut = series.len() - series.len() / 4;
     let (before, recent) = series.split_at(cut);
     let totals = |pts: &[RedPoint]| {
         let req: u64 = pts.iter().map(|p| p.requests).sum();
@@ -164,12 +190,10 @@ pub(crate) fn trend(series: &[RedPoint]) -> (bool, bool) {
 
 pub async fn services_overview(from: &str, to: &str) -> Result<ServicesOverview> {
     let s = state()?;
-    let (f, t) = resolve(from, to)?;
-    let step = step_for(f, t, 40);
-    let start = align(f, step);
+    let b = Buckets::new(from, to, 40)?;
     let (totals, series) = tokio::join!(
-        s.engine.red(Grouping::Service, None, f, t),
-        s.engine.red(Grouping::Series(step), None, start, t),
+        s.engine.red(Grouping::Service, None, b.from, b.to),
+        s.engine.red(Grouping::Series(b.step), None, b.start, b.to),
     );
     let series = series?;
     let services = totals?
@@ -190,7 +214,7 @@ pub async fn services_overview(from: &str, to: &str) -> Result<ServicesOverview>
         })
         .collect();
     Ok(ServicesOverview {
-        window: window(start, t, step),
+        window: b.window(),
         services,
     })
 }
@@ -258,9 +282,8 @@ fn metric_chart(name: &str, unit: &str, agg: &str, body: &Value) -> MetricChart 
 pub async fn service_detail(service: &str, from: &str, to: &str) -> Result<ServiceDetail> {
     let s = state()?;
     let e = &s.engine;
-    let (f, t) = resolve(from, to)?;
-    let step = step_for(f, t, 60);
-    let start = align(f, step);
+    let b = Buckets::new(from, to, 60)?;
+    let (f, t) = (b.from, b.to);
     let traces = TraceSearch {
         service: Some(service.to_string()),
         error: Some(true),
@@ -274,14 +297,14 @@ pub async fn service_detail(service: &str, from: &str, to: &str) -> Result<Servi
         ..LogSearch::default()
     };
     let (series, operations, error_traces, error_logs, metrics) = tokio::join!(
-        e.red(Grouping::Series(step), Some(service), start, t),
+        e.red(Grouping::Series(b.step), Some(service), b.start, t),
         e.red(Grouping::Operation, Some(service), f, t),
         e.search_traces(&traces, f, t),
         e.search_logs(&logs, f, t),
         e.metric_names(f, t, Some(service)),
     );
     // Runtime metric charts need the names first; they then load together.
-    let charts = futures_join(metrics?.iter().filter_map(|m| {
+    let charts = futures::future::join_all(metrics?.iter().filter_map(|m| {
         let name = m.get("name")?.as_str()?.to_string();
         let unit = m
             .get("unit")
@@ -291,9 +314,9 @@ pub async fn service_detail(service: &str, from: &str, to: &str) -> Result<Servi
         let agg = default_agg(m.get("type")?.as_str()?)?;
         let req = SeriesRequest {
             name: name.clone(),
-            from: start,
+            from: b.start,
             to: t,
-            step,
+            step: b.step,
             agg: Agg::parse(agg).ok()?,
             group_by: vec![],
             service: Some(service.to_string()),
@@ -307,7 +330,7 @@ pub async fn service_detail(service: &str, from: &str, to: &str) -> Result<Servi
     .into_iter()
     .collect::<Result<Vec<_>>>()?;
     Ok(ServiceDetail {
-        window: window(start, t, step),
+        window: b.window(),
         series: series?.iter().map(point_of).collect(),
         operations: operations?.iter().map(red_of).collect(),
         error_traces: error_traces?.iter().map(trace_summary).collect(),
@@ -316,20 +339,24 @@ pub async fn service_detail(service: &str, from: &str, to: &str) -> Result<Servi
     })
 }
 
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(f);
-    }
-    futures::future::join_all(set).await
-}
-
 fn text(m: &Map<String, Value>, k: &str) -> String {
     match m.get(k) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     }
+}
+
+/// A JSON array of strings (other elements skipped).
+fn strings(m: &Map<String, Value>, k: &str) -> Vec<String> {
+    m.get(k)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn number(m: &Map<String, Value>, k: &str) -> f64 {
@@ -386,15 +413,7 @@ fn trace_summary(m: &Map<String, Value>) -> TraceSummary {
         duration_ms: number(m, "duration_ms"),
         span_count: number(m, "span_count") as u64,
         error_count: number(m, "error_count") as u64,
-        services: m
-            .get("services")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        services: strings(m, "services"),
     }
 }
 
@@ -537,15 +556,7 @@ pub async fn metric_catalog(from: &str, to: &str) -> Result<Vec<MetricInfo>> {
             kind: text(m, "type"),
             unit: text(m, "unit"),
             description: text(m, "description"),
-            services: m
-                .get("services")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            services: strings(m, "services"),
             points: number(m, "points") as u64,
         })
         .collect())
@@ -553,9 +564,7 @@ pub async fn metric_catalog(from: &str, to: &str) -> Result<Vec<MetricInfo>> {
 
 pub async fn metric_series(q: &MetricQuery) -> Result<MetricSeries> {
     let s = state()?;
-    let (f, t) = resolve(&q.from, &q.to)?;
-    let step = step_for(f, t, 60);
-    let start = align(f, step);
+    let b = Buckets::new(&q.from, &q.to, 60)?;
     let agg = if q.agg.is_empty() {
         "avg"
     } else {
@@ -563,9 +572,9 @@ pub async fn metric_series(q: &MetricQuery) -> Result<MetricSeries> {
     };
     let req = SeriesRequest {
         name: q.name.clone(),
-        from: start,
-        to: t,
-        step,
+        from: b.start,
+        to: b.to,
+        step: b.step,
         agg: Agg::parse(agg)?,
         group_by: q
             .group_by
@@ -576,17 +585,13 @@ pub async fn metric_series(q: &MetricQuery) -> Result<MetricSeries> {
             .collect(),
         service: Some(q.service.trim().to_string()).filter(|s| !s.is_empty()),
     };
-    let body = s.engine.metric_series(&req).await?;
-    let unit = s
-        .engine
-        .metric_names(f, t, None)
-        .await?
-        .iter()
-        .find(|m| text(m, "name") == q.name)
-        .map(|m| text(m, "unit"))
-        .unwrap_or_default();
+    let (body, unit) = tokio::join!(
+        s.engine.metric_series(&req),
+        s.engine.metric_unit(&q.name, b.from, b.to),
+    );
+    let (body, unit) = (body?, unit?);
     Ok(MetricSeries {
-        window: window(start, t, step),
+        window: b.window(),
         chart: metric_chart(&q.name, &unit, agg, &body),
     })
 }
@@ -669,6 +674,27 @@ fn red_table(rows: &[red::Red]) -> SqlResult {
     }
 }
 
+pub async fn variable_choices(sql: &str, from: &str, to: &str) -> Result<Vec<String>> {
+    if sql.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    let b = Buckets::new(from, to, 60)?;
+    let sql = substitute(
+        sql,
+        &[],
+        &rfc3339(b.from),
+        &rfc3339(b.to),
+        b.step / 1_000_000_000,
+    );
+    let result = run_sql(&sql).await?;
+    Ok(result
+        .rows
+        .iter()
+        .filter_map(|r| r.first())
+        .map(cell_text)
+        .collect())
+}
+
 pub async fn panel_data(
     panel: &Panel,
     vars: &[(String, String)],
@@ -676,10 +702,9 @@ pub async fn panel_data(
     to: &str,
 ) -> Result<PanelData> {
     let s = state()?;
-    let (f, t) = resolve(from, to)?;
-    let step = step_for(f, t, 60);
-    let start = align(f, step);
-    let win = window(start, t, step);
+    let b = Buckets::new(from, to, 60)?;
+    let (f, t, start, step) = (b.from, b.to, b.start, b.step);
+    let win = b.window();
     match &panel.query {
         PanelQuery::Sql { sql } => {
             let sql = substitute(sql, vars, &rfc3339(f), &rfc3339(t), step / 1_000_000_000);
